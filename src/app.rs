@@ -1,0 +1,43 @@
+//! Startup shared by `forloeb serve` and the integration tests: connect, migrate, bind, serve.
+
+use crate::config::Settings;
+use crate::db::{run_migrations, Db, DbError};
+use crate::{http, schema};
+use actix_web::dev::Server;
+use std::net::{SocketAddr, TcpListener};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A server that is bound and migrated; await `server` to run it until shutdown.
+pub struct Started {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub db: Db,
+}
+
+/// Must run inside an actix system (the server registers with it).
+pub fn start(settings: &Settings) -> Result<Started, StartError> {
+    let db = Db::connect(&settings.database)?;
+    let applied = run_migrations(&mut *db.get()?)?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "database migrated");
+    }
+    let bind_error = |source| StartError::Bind {
+        addr: settings.server.bind.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let schema = schema::build(db.clone());
+    let server = http::serve(listener, settings, db.clone(), schema).map_err(bind_error)?;
+    Ok(Started { server, addr, db })
+}

@@ -1,0 +1,305 @@
+//! Typed settings: `config/default.toml` (embedded in the binary), overridden by an optional
+//! file, then by `FORLOEB_<SECTION>_<KEY>` environment variables. Unknown keys are errors that
+//! name the key, so a typo never silently falls back to a default.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+
+/// The defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment variables with this prefix override settings.
+const ENV_PREFIX: &str = "FORLOEB_";
+/// Variables under this prefix belong to the test harness, not to the gateway.
+const ENV_TEST_PREFIX: &str = "FORLOEB_TEST_";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub body_limit_bytes: usize,
+    pub graphiql: bool,
+    pub shutdown_timeout_secs: u64,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May carry a password, so it never prints.
+    pub url: Secret,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub ready_timeout_ms: u64,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+/// A value that must never reach a log line or `Debug` output.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The only way to read the value; grep for it when auditing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+    #[error("environment variable {name} names no setting (expected FORLOEB_<SECTION>_<KEY>, sections: {sections})")]
+    UnknownEnv { name: String, sections: String },
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As `load`, with the environment passed in (tests must not mutate the process env).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = parse_toml("config/default.toml", DEFAULT_TOML)?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let overlay = parse_toml(&path.display().to_string(), &text)?;
+            merge(&mut table, overlay);
+        }
+        apply_env(&mut table, env)?;
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                Err(ConfigError::Invalid(format!(
+                    "{name} must be greater than 0"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        positive("database.pool_size", u64::from(self.database.pool_size))?;
+        positive("database.ready_timeout_ms", self.database.ready_timeout_ms)?;
+        positive(
+            "database.connect_timeout_secs",
+            self.database.connect_timeout_secs,
+        )?;
+        positive(
+            "server.body_limit_bytes",
+            self.server.body_limit_bytes as u64,
+        )?;
+        if self.database.url.expose().trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                "database.url must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_toml(path: &str, text: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Syntax {
+            path: path.to_string(),
+            message: e.message().to_string(),
+        })
+}
+
+/// Overlay keys replace base keys; tables merge recursively. Keys the base lacks stay in, so
+/// that deserialization rejects them by name.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+/// `FORLOEB_DATABASE_URL=…` sets `[database] url`. The section is matched against the known
+/// sections so that keys may contain underscores; values are read as TOML scalars when they
+/// parse as such (numbers, booleans) and as strings otherwise.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let sections: Vec<String> = table.keys().cloned().collect();
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if name.starts_with(ENV_TEST_PREFIX) {
+            continue;
+        }
+        let rest = rest.to_ascii_lowercase();
+        let found = sections.iter().find_map(|s| {
+            rest.strip_prefix(s.as_str())
+                .and_then(|r| r.strip_prefix('_'))
+                .filter(|k| !k.is_empty())
+                .map(|k| (s.clone(), k.to_string()))
+        });
+        let Some((section, key)) = found else {
+            return Err(ConfigError::UnknownEnv {
+                name,
+                sections: sections.join(", "),
+            });
+        };
+        let value = scalar(&raw);
+        if let Some(toml::Value::Table(t)) = table.get_mut(&section) {
+            t.insert(key, value);
+        }
+    }
+    Ok(())
+}
+
+fn scalar(raw: &str) -> toml::Value {
+    if let Ok(b) = raw.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    toml::Value::String(raw.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.database.url.expose(), "forloeb.db");
+        assert_eq!(s.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn env_overrides_with_underscored_keys() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("FORLOEB_DATABASE_URL", "postgres://u:pw@h/db"),
+                ("FORLOEB_SERVER_BODY_LIMIT_BYTES", "1000"),
+                ("FORLOEB_SERVER_GRAPHIQL", "false"),
+                ("FORLOEB_TEST_POSTGRES_URL", "ignored"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .expect("env");
+        assert_eq!(s.database.url.expose(), "postgres://u:pw@h/db");
+        assert_eq!(s.server.body_limit_bytes, 1000);
+        assert!(!s.server.graphiql);
+    }
+
+    #[test]
+    fn unknown_env_key_is_named() {
+        let err = Settings::load_from(None, env(&[("FORLOEB_SERVER_BINDD", "x")]))
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("bindd"), "{err}");
+        let err = Settings::load_from(None, env(&[("FORLOEB_NOPE", "x")])).expect_err("section");
+        assert!(err.to_string().contains("FORLOEB_NOPE"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_named() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[database]\nurll = \"x\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("unknown");
+        assert!(err.to_string().contains("urll"), "{err}");
+        std::fs::write(&path, "[databse]\nurl = \"x\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[])).expect_err("unknown");
+        assert!(err.to_string().contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn file_overrides_only_what_it_names() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nbind = \"0.0.0.0:9\"\n").expect("write");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("file");
+        assert_eq!(s.server.bind, "0.0.0.0:9");
+        assert_eq!(s.database.pool_size, 8);
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = Settings::load_from(None, env(&[("FORLOEB_DATABASE_POOL_SIZE", "many")]))
+            .expect_err("type");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load_from(
+            None,
+            env(&[("FORLOEB_DATABASE_URL", "postgres://u:hunter2@h/db")]),
+        )
+        .expect("env");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("Secret(***)"));
+    }
+}

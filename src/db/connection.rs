@@ -1,0 +1,172 @@
+//! The connection enum and the pool's connection manager.
+
+use super::DbError;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One connection type for both backends. Queries that need backend-specific SQL match on it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// A database URL whose backend is decided by its form, never by trying: `postgres://…` or
+/// `postgresql://…` is PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a plain path is SQLite.
+#[derive(Clone)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<Self, DbError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_string()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() {
+            return Err(DbError::Url("an SQLite URL needs a file path".into()));
+        }
+        if path.contains("://") {
+            return Err(DbError::Url(
+                "use postgres://… for PostgreSQL, or a file path / sqlite://PATH for SQLite".into(),
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Safe to log: the SQLite path, or PostgreSQL's host and database without credentials.
+impl fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            Self::Postgres(url) => {
+                let rest = url.split_once("://").map_or("", |(_, r)| r);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+                let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+                write!(f, "postgres://{rest}")
+            }
+        }
+    }
+}
+
+pub struct Manager {
+    url: DbUrl,
+    busy_timeout_ms: u64,
+}
+
+impl Manager {
+    pub fn new(url: DbUrl, busy_timeout_ms: u64) -> Self {
+        Self {
+            url,
+            busy_timeout_ms,
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.url {
+            DbUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DbUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        diesel::r2d2::Error::ConnectionError(
+                            diesel::ConnectionError::BadConnection(format!(
+                                "cannot create {}: {e}",
+                                dir.display()
+                            )),
+                        )
+                    })?;
+                }
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; foreign keys are off by default
+                // in SQLite; the busy timeout turns lock contention into waiting, not errors.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Postgres(c) => c.is_broken(),
+            DbConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_form() {
+        let b = |s| DbUrl::parse(s).map(|u| u.backend()).ok();
+        assert_eq!(b("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(b("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(b("forloeb.db"), Some(Backend::Sqlite));
+        assert_eq!(b("sqlite:///tmp/x.db"), Some(Backend::Sqlite));
+        assert_eq!(b("sqlite://rel.db"), Some(Backend::Sqlite));
+        assert_eq!(b("mysql://h/db"), None);
+        assert_eq!(b("sqlite://"), None);
+    }
+
+    #[test]
+    fn display_hides_credentials() {
+        let u = DbUrl::parse("postgres://user:hunter2@db.example:5432/forloeb?sslmode=require")
+            .expect("url");
+        assert_eq!(u.to_string(), "postgres://db.example:5432/forloeb");
+        let u = DbUrl::parse("sqlite:///var/lib/f.db").expect("url");
+        assert_eq!(u.to_string(), "sqlite:/var/lib/f.db");
+    }
+}

@@ -1,0 +1,104 @@
+//! One database code path over embedded SQLite and PostgreSQL: a diesel `MultiConnection`
+//! enum, an r2d2 pool that picks the backend from the URL, migrations per backend, and
+//! `Db::run` to keep diesel's blocking calls off the async workers.
+
+mod connection;
+mod migrate;
+
+pub use connection::{Backend, DbConnection, DbUrl};
+pub use migrate::run_migrations;
+
+use crate::config::DatabaseSettings;
+use diesel::r2d2::{self, Pool, PooledConnection};
+use diesel::RunQueryDsl;
+use std::time::Duration;
+
+pub type DbPool = Pool<connection::Manager>;
+pub type PooledConn = PooledConnection<connection::Manager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("invalid database url: {0}")]
+    Url(String),
+    #[error("database task was cancelled")]
+    Cancelled,
+}
+
+/// The pool and what it connects to. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+    ready_timeout: Duration,
+}
+
+impl Db {
+    /// Connects (failing fast when the database is unreachable) and keeps `pool_size`
+    /// connections. It does not migrate; see `run_migrations`.
+    pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let url = DbUrl::parse(settings.url.expose())?;
+        let backend = url.backend();
+        let manager = connection::Manager::new(url, settings.sqlite_busy_timeout_ms);
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            // A connection that went bad while idle (database restarted) is replaced on checkout.
+            .test_on_check_out(true)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build(manager)
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            pool,
+            backend,
+            ready_timeout: Duration::from_millis(settings.ready_timeout_ms),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| DbError::Cancelled)?
+    }
+
+    /// Synchronous access for the CLI (import, migrate), which has no async runtime to protect.
+    pub fn get(&self) -> Result<PooledConn, DbError> {
+        self.pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// True when a connection can be had within the readiness timeout and answers `SELECT 1`.
+    pub async fn is_ready(&self) -> bool {
+        let pool = self.pool.clone();
+        let timeout = self.ready_timeout;
+        actix_web::rt::task::spawn_blocking(move || {
+            let Ok(mut conn) = pool.get_timeout(timeout) else {
+                return false;
+            };
+            diesel::sql_query("SELECT 1").execute(&mut *conn).is_ok()
+        })
+        .await
+        .unwrap_or(false)
+    }
+}

@@ -1,0 +1,83 @@
+//! The actix-web application: `/graphql`, GraphiQL, health and readiness.
+
+mod graphql;
+mod health;
+mod request_span;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{Code, HttpError};
+use crate::schema::GatewaySchema;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub use request_span::RequestId;
+
+/// What every handler shares.
+pub struct AppState {
+    pub schema: GatewaySchema,
+    pub db: Db,
+    pub body_limit: usize,
+}
+
+/// Builds the server on an already bound listener (tests bind port 0 and read the address).
+/// The returned `Server` stops gracefully on SIGTERM/SIGINT: it stops accepting, lets
+/// in-flight requests finish within `shutdown_timeout_secs`, then returns.
+pub fn serve(
+    listener: TcpListener,
+    settings: &Settings,
+    db: Db,
+    schema: GatewaySchema,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(AppState {
+        schema,
+        db,
+        body_limit: settings.server.body_limit_bytes,
+    });
+    let graphiql = settings.server.graphiql;
+    let mut server = HttpServer::new(move || {
+        let mut app = App::new()
+            .app_data(state.clone())
+            .service(
+                web::resource("/graphql")
+                    .route(web::post().to(graphql::post))
+                    .route(web::get().to(graphql::get))
+                    .default_service(web::to(graphql::method_not_allowed)),
+            )
+            .route("/health/live", web::get().to(health::live))
+            .route("/health/ready", web::get().to(health::ready));
+        if graphiql {
+            app = app.route("/graphiql", web::get().to(graphiql_page));
+        }
+        app.default_service(web::to(not_found))
+            .wrap(from_fn(request_span::request_span))
+    })
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(10))
+    .listen(listener)?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}
+
+async fn graphiql_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("forloeb-gateway")
+                .finish(),
+        )
+}
+
+async fn not_found() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::new(
+        Code::NotFound,
+        "no such endpoint; the API is at /graphql",
+    ))
+}

@@ -1,0 +1,238 @@
+//! The `forloeb` binary as an operator meets it.
+
+use crate::helpers::TestDb;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn forloeb() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_forloeb"));
+    // Keep the process environment from steering the binary under test.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FORLOEB_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+    let out = forloeb().arg("--help").output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in ["serve", "migrate", "schema", "FORLOEB_DATABASE_URL"] {
+        assert!(text.contains(sub), "--help lacks {sub}: {text}");
+    }
+    for (sub, phrase) in [
+        ("serve", "SIGTERM"),
+        ("migrate", "Safe to run repeatedly"),
+        ("schema", "SDL"),
+    ] {
+        let out = forloeb().args([sub, "--help"]).output().expect("run");
+        assert!(out.status.success(), "{sub} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(phrase),
+            "{sub} --help lacks {phrase:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn schema_command_prints_the_committed_sdl() {
+    let out = forloeb().arg("schema").output().expect("run");
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).expect("utf8");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/schema.graphql"
+    ))
+    .expect("schema/schema.graphql");
+    assert_eq!(
+        printed, committed,
+        "the schema drifted from schema/schema.graphql; if intended, run \
+         `cargo run -- schema > schema/schema.graphql` and commit it"
+    );
+}
+
+/// A running `forloeb serve` whose log lines are collected.
+struct Served {
+    child: Child,
+    addr: String,
+    lines: mpsc::Receiver<String>,
+}
+
+fn serve(db_url: &str) -> Served {
+    let mut child = forloeb()
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            db_url,
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn forloeb serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no 'listening' line; log so far: {seen:#?}"));
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split('/').next().expect("addr").to_string();
+        }
+        seen.push(line);
+    };
+    Served { child, addr, lines }
+}
+
+fn terminate(mut served: Served) -> (bool, Vec<String>) {
+    let pid = served.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = served.child.wait().expect("wait");
+    let lines: Vec<String> = served.lines.try_iter().collect();
+    (status.success(), lines)
+}
+
+#[test]
+fn serve_creates_and_migrates_a_missing_database_then_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pg = TestDb::new();
+    let db_url = if pg.is_postgres() {
+        pg.url().to_string()
+    } else {
+        dir.path().join("not/yet/there.db").display().to_string()
+    };
+    let served = serve(&db_url);
+    let base = format!("http://{}", served.addr);
+
+    let cpr = "0103521234";
+    let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    let res = ureq::post(&format!("{base}/graphql"))
+        .set("authorization", &format!("Bearer {token}"))
+        .set("x-request-id", "cli-test-1")
+        .send_json(serde_json::json!({
+            "query": "query Hello { __typename }",
+            "operationName": "Hello",
+            "variables": { "cpr": cpr }
+        }))
+        .expect("POST");
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.into_json().expect("json");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let res = ureq::get(&format!(
+        "{base}/graphql?query=%7B__typename%7D&variables=%7B%22cpr%22%3A%22{cpr}%22%7D"
+    ))
+    .call()
+    .expect("GET");
+    assert_eq!(res.status(), 200);
+    if !pg.is_postgres() {
+        assert!(dir.path().join("not/yet/there.db").exists());
+    }
+
+    let (clean, lines) = terminate(served);
+    assert!(clean, "exit status after SIGTERM; log: {lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("stopped")), "{lines:#?}");
+    let finished = lines
+        .iter()
+        .find(|l| l.contains("cli-test-1") && l.contains("request finished"))
+        .unwrap_or_else(|| panic!("no request line for cli-test-1: {lines:#?}"));
+    let event: serde_json::Value = serde_json::from_str(finished).expect("JSON log line");
+    let span = &event["span"];
+    assert_eq!(span["operation"], "Hello", "{event}");
+    assert_eq!(span["status"], 200, "{event}");
+    for line in &lines {
+        assert!(!line.contains(cpr), "CPR number in log: {line}");
+        assert!(!line.contains(token), "token in log: {line}");
+    }
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pg = TestDb::new();
+    let url = if pg.is_postgres() {
+        pg.url().to_string()
+    } else {
+        format!("sqlite://{}", dir.path().join("m.db").display())
+    };
+    let first = forloeb()
+        .args(["migrate", "--database", &url])
+        .output()
+        .expect("run");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied"));
+    let second = forloeb()
+        .args(["migrate", "--database", &url])
+        .output()
+        .expect("run");
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+}
+
+#[test]
+fn configuration_errors_name_the_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[server]\nbnd = \"x\"\n").expect("write");
+    let out = forloeb()
+        .args(["--config", file.to_str().expect("path"), "migrate"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bnd"), "{err}");
+
+    let out = forloeb()
+        .env("FORLOEB_DATABASE_URLL", "x")
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("urll"));
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_fatal_error() {
+    let out = forloeb()
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://nobody:secret@127.0.0.1:1/forloeb",
+        ])
+        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "2")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot start on postgres://127.0.0.1:1/forloeb"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "password leaked: {err}");
+}

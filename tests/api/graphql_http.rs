@@ -1,0 +1,205 @@
+//! /graphql per the GraphQL-over-HTTP specification.
+
+use crate::helpers::spawn_app;
+use crate::helpers::spawn_app_with;
+use serde_json::json;
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+#[test]
+fn post_and_get_answer_typename() {
+    let app = spawn_app();
+    let r = app.graphql("{ __typename }", json!({}));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({ "data": { "__typename": "Query" } }));
+    assert_eq!(r.content_type, "application/json");
+
+    let r = app.get("/graphql?query=%7B__typename%7D");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["data"]["__typename"], "Query");
+}
+
+#[test]
+fn graphql_response_json_is_answered_when_accepted() {
+    let app = spawn_app();
+    let accept = (
+        "accept",
+        "application/graphql-response+json, application/json;q=0.9",
+    );
+    let r = app.post_raw("/graphql", &[JSON, accept], r#"{"query":"{ __typename }"}"#);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "application/graphql-response+json");
+
+    // A document that does not validate is a request error: 400 under the new media type…
+    let r = app.post_raw(
+        "/graphql",
+        &[JSON, accept],
+        r#"{"query":"{ noSuchField }"}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("noSuchField")));
+    // …and 200 with the legacy application/json.
+    let r = app.post_raw("/graphql", &[JSON], r#"{"query":"{ noSuchField }"}"#);
+    assert_eq!(r.status, 200);
+    assert!(r.json()["data"].is_null());
+}
+
+#[test]
+fn unacceptable_accept_gets_406() {
+    let app = spawn_app();
+    let r = app.post_raw(
+        "/graphql",
+        &[JSON, ("accept", "text/html")],
+        r#"{"query":"{ __typename }"}"#,
+    );
+    assert_eq!(r.status, 406);
+    assert_eq!(r.error_code(), "NOT_ACCEPTABLE");
+}
+
+#[test]
+fn malformed_requests_get_400_with_a_graphql_error_body() {
+    let app = spawn_app();
+    let cases: &[(&str, &str)] = &[
+        (r#"{"query":"#, "not valid JSON"),
+        ("", "not valid JSON"),
+        (r#"{"variables":{}}"#, "query: missing"),
+        (r#"{"query":null}"#, "query: missing"),
+        (r#"{"query":42}"#, "query: must be a string"),
+        (
+            r#"{"query":"{ __typename }","variables":[1]}"#,
+            "variables: must be an object",
+        ),
+        (
+            r#"{"query":"{ __typename }","operationName":1}"#,
+            "operationName: must be a string",
+        ),
+        (
+            r#"{"query":"{ __typename }","extensions":"x"}"#,
+            "extensions: must be an object",
+        ),
+        (r#"[{"query":"{ __typename }"}]"#, "batched requests"),
+        (r#""just a string""#, "must be a JSON object"),
+    ];
+    for (body, expected) in cases {
+        let r = app.post_raw("/graphql", &[JSON], body);
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.error_code(), "BAD_REQUEST", "{body}");
+        let message = r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+    let r = app.get("/graphql");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_code(), "BAD_REQUEST");
+    let r = app.get("/graphql?query=%7B__typename%7D&variables=%7Bnot");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("variables: must be JSON"), "{}", r.body);
+}
+
+#[test]
+fn wrong_content_type_gets_415() {
+    let app = spawn_app();
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin1",
+    ] {
+        let r = app.post_raw(
+            "/graphql",
+            &[("content-type", ct)],
+            r#"{"query":"{ __typename }"}"#,
+        );
+        assert_eq!(r.status, 415, "{ct}");
+        assert_eq!(r.error_code(), "UNSUPPORTED_MEDIA_TYPE");
+    }
+    let r = app.post_raw(
+        "/graphql",
+        &[("content-type", "application/json; charset=utf-8")],
+        r#"{"query":"{ __typename }"}"#,
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn mutations_over_get_are_refused_with_405() {
+    let app = spawn_app();
+    let r = app.get("/graphql?query=mutation%20M%20%7B%20x%20%7D");
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), Some("POST"));
+    assert_eq!(r.error_code(), "METHOD_NOT_ALLOWED");
+    // The operation chosen by name decides, not the first in the document.
+    let r =
+        app.get("/graphql?query=query%20Q%7B__typename%7D%20mutation%20M%7Bx%7D&operationName=M");
+    assert_eq!(r.status, 405);
+    let r = app.get(
+        "/graphql?query=query%20Q%7B__typename%7D%20query%20R%7BapiVersion%7D&operationName=R",
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.json()["data"]["apiVersion"].is_string());
+}
+
+#[test]
+fn other_methods_get_405_and_unknown_paths_404() {
+    let app = spawn_app();
+    let r = crate::helpers::TestApp::post_raw(&app, "/nope", &[JSON], "{}");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error_code(), "NOT_FOUND");
+    let res = ureq::request("PUT", &app.url("/graphql")).call();
+    let status = match res {
+        Err(ureq::Error::Status(s, _)) => s,
+        other => panic!("expected 405, got {other:?}"),
+    };
+    assert_eq!(status, 405);
+}
+
+#[test]
+fn bodies_over_the_limit_get_413() {
+    let app = spawn_app_with(|s| s.server.body_limit_bytes = 1000);
+    let padding = " ".repeat(2000);
+    let r = app.post_raw(
+        "/graphql",
+        &[JSON],
+        &format!(r#"{{"query":"{{ __typename {padding} }}"}}"#),
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(r.error_code(), "PAYLOAD_TOO_LARGE");
+    assert!(r.body.contains("1000 bytes"));
+    // Just under the limit still works.
+    let r = app.post_raw("/graphql", &[JSON], r#"{"query":"{ __typename }"}"#);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn request_ids_are_echoed_or_generated() {
+    let app = spawn_app();
+    let r = app.get_with("/health/live", &[("x-request-id", "abc-123.x")]);
+    assert_eq!(r.request_id.as_deref(), Some("abc-123.x"));
+    let r = app.get("/health/live");
+    let generated = r.request_id.expect("generated id");
+    assert_eq!(generated.len(), 36, "{generated}");
+    // An id that could forge log lines is replaced.
+    let r = app.get_with("/health/live", &[("x-request-id", "a b\"c")]);
+    assert_ne!(r.request_id.as_deref(), Some("a b\"c"));
+    assert!(r.request_id.is_some());
+    // Errors carry it too.
+    let r = app.post_raw("/graphql", &[JSON, ("x-request-id", "err-1")], "{");
+    assert_eq!(r.request_id.as_deref(), Some("err-1"));
+}
+
+#[test]
+fn graphiql_follows_config() {
+    let app = spawn_app();
+    let r = app.get("/graphiql");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("graphiql"),
+        "{}",
+        &r.body[..200.min(r.body.len())]
+    );
+    let app = spawn_app_with(|s| s.server.graphiql = false);
+    assert_eq!(app.get("/graphiql").status, 404);
+}

@@ -1,0 +1,285 @@
+//! Spawns the gateway on port 0 with a database of its own: a temporary SQLite file, or a
+//! fresh PostgreSQL database when FORLOEB_TEST_POSTGRES_URL is set (dropped afterwards).
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use forloeb_gateway::config::{Secret, Settings};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const POSTGRES_ENV: &str = "FORLOEB_TEST_POSTGRES_URL";
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(base) if !base.is_empty() => Self::postgres(&base),
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("test.db").display().to_string();
+                Self::Sqlite { _dir: dir, url }
+            }
+        }
+    }
+
+    pub fn postgres(base: &str) -> Self {
+        let name = format!("forloeb_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(base).expect("connect to test PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        Self::Postgres {
+            url: with_database(base, &name),
+            admin_url: base.to_string(),
+            name,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn postgres_name(&self) -> Option<&str> {
+        match self {
+            Self::Postgres { name, .. } => Some(name),
+            Self::Sqlite { .. } => None,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// The parts of a PostgreSQL URL the tests rewrite.
+pub struct PgUrl {
+    scheme: String,
+    user: Option<String>,
+    pub host_port: String,
+    query: String,
+}
+
+impl PgUrl {
+    pub fn parse(url: &str) -> Self {
+        let (scheme, rest) = url.split_once("://").expect("postgres url");
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, format!("?{q}")),
+            None => (rest, String::new()),
+        };
+        let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+        let (user, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h),
+            None => (None, authority),
+        };
+        let host_port = if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:5432")
+        };
+        Self {
+            scheme: scheme.to_string(),
+            user,
+            host_port,
+            query,
+        }
+    }
+
+    pub fn to_url(&self, host_port: &str, database: &str) -> String {
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!(
+            "{}://{user}{host_port}/{database}{}",
+            self.scheme, self.query
+        )
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping host, credentials and parameters.
+pub fn with_database(base: &str, name: &str) -> String {
+    let parts = PgUrl::parse(base);
+    parts.to_url(&parts.host_port, name)
+}
+
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut s = Settings::load_from(None, Vec::new()).expect("default settings");
+    s.database.url = Secret::new(db_url);
+    s.database.pool_size = 3;
+    s.server.bind = "127.0.0.1:0".into();
+    s.server.workers = 1;
+    s.server.shutdown_timeout_secs = 1;
+    s
+}
+
+/// A running gateway. Dropping it stops the server, then removes its database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub db: TestDb,
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::new();
+    let mut settings = test_settings(db.url());
+    tweak(&mut settings);
+    spawn_on(db, settings)
+}
+
+pub fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let started = forloeb_gateway::app::start(&settings).expect("gateway starts");
+            tx.send((started.addr, started.server.handle()))
+                .expect("report address");
+            started.server.await.expect("server runs");
+        })
+    });
+    let (addr, handle) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("gateway started");
+    TestApp {
+        addr,
+        handle,
+        thread: Some(thread),
+        db,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A response read whole, whatever its status.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub request_id: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// `errors[0].extensions.code`
+    pub fn error_code(&self) -> String {
+        self.json()["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
+}
+
+fn read(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let res = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let headers = res
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = res.header(&n).unwrap_or_default().to_string();
+            (n, v)
+        })
+        .collect();
+    Reply {
+        status: res.status(),
+        content_type: res.content_type().to_string(),
+        request_id: res.header("x-request-id").map(String::from),
+        headers,
+        body: res.into_string().expect("body"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        read(agent().get(&self.url(path)).call())
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent().get(&self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        read(req.call())
+    }
+
+    /// POST a raw body with the given headers.
+    pub fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut req = agent().post(&self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        read(req.send_string(body))
+    }
+
+    /// POST a GraphQL request as application/json.
+    pub fn graphql(&self, query: &str, variables: Value) -> Reply {
+        self.post_raw(
+            "/graphql",
+            &[("content-type", "application/json")],
+            &json!({ "query": query, "variables": variables }).to_string(),
+        )
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the gateway over real HTTP, each test on a database of its own (SQLite by
+//! default, PostgreSQL when FORLOEB_TEST_POSTGRES_URL is set). One test binary on purpose:
+//! every extra binary costs a link of the whole crate.
+
+mod cli;
+mod graphql_http;
+mod health;
+mod helpers;
