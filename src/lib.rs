@@ -4,7 +4,9 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ingest;
 pub mod schema;
 pub mod telemetry;

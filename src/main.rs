@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use forloeb_gateway::config::{LogFormat, Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db, DbUrl};
+use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
 use forloeb_gateway::{app, schema, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,17 @@ enum Command {
     ///
     /// A missing SQLite file is created. Safe to run repeatedly: applied migrations are skipped.
     Migrate(DbArgs),
+    /// Load supplier feeds (NDJSON) into the database.
+    ///
+    /// With a folder, loads every feed file in it in dependency order: clusters, clinics,
+    /// patients, plans, app_events, milestones (.ndjson); missing files are skipped. With
+    /// --kind, loads one file ('-' reads standard input). Every line is checked on its own: a
+    /// bad line is reported as FILE:LINE: FIELD: REASON and never stops the good ones. Loading
+    /// the same lines again changes nothing; an interrupted import can simply be re-run.
+    ///
+    /// Exit status: 0 when every line was accepted, 2 when some were rejected, 1 on a fatal
+    /// error (database unreachable, file unreadable).
+    Import(ImportArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     ///
     /// The same text as schema/schema.graphql in the repository; clients generate code from it.
@@ -53,6 +65,27 @@ struct DbArgs {
 }
 
 #[derive(Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// A feed folder, or with --kind a single file ('-' for standard input).
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// Load PATH as a single file of this kind.
+    #[arg(long, value_enum)]
+    kind: Option<FeedKind>,
+    /// Write each rejected line with its file, line number, field and reason to FILE (NDJSON).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Lines per transaction.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    batch_size: usize,
+    /// No progress line, even on a terminal.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
 struct ServeArgs {
     #[command(flatten)]
     db: DbArgs,
@@ -64,7 +97,7 @@ struct ServeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -72,7 +105,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
         settings.log.format = format;
@@ -84,15 +117,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(bind) = args.bind {
                 settings.server.bind = bind;
             }
-            serve(&settings)
+            serve(&settings).map(|()| ExitCode::SUCCESS)
         }
         Command::Migrate(args) => {
             apply_db(&mut settings, &args);
-            migrate(&settings)
+            migrate(&settings).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            apply_db(&mut settings, &args.db);
+            import(&settings, &args)
         }
         Command::Schema => {
             print!("{}", schema::sdl());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -141,4 +178,73 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
         println!("{described}: applied {}", applied.join(", "));
     }
     Ok(())
+}
+
+/// Exit status when some lines were rejected but the rest loaded.
+const EXIT_REJECTED: u8 = 2;
+
+fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let described = describe_db(settings);
+    let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
+    let mut conn = db
+        .get()
+        .with_context(|| format!("cannot open {described}"))?;
+    run_migrations(&mut conn)?;
+    let options = ImportOptions {
+        batch_size: args.batch_size.max(1),
+        progress: !args.quiet,
+    };
+    let stderr = std::io::stderr();
+    let mut importer = Importer::new(&mut conn, options).report_to(stderr.lock());
+    if let Some(path) = &args.rejects {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        importer = importer.rejects_to(std::io::BufWriter::new(file));
+    }
+    let started = std::time::Instant::now();
+    let summaries = match args.kind {
+        Some(kind) => vec![importer.import_file(kind, &args.path)?],
+        None => {
+            if !args.path.is_dir() {
+                anyhow::bail!(
+                    "{} is not a folder; give a feed folder, or a file with --kind",
+                    args.path.display()
+                );
+            }
+            let found = importer.import_dir(&args.path)?;
+            if found.is_empty() {
+                anyhow::bail!(
+                    "no feed files in {} (expected any of: {})",
+                    args.path.display(),
+                    ingest::expected_files()
+                );
+            }
+            found
+        }
+    };
+    drop(importer);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "file", "read", "loaded", "unchanged", "rejected", "stored"
+    );
+    let mut lines = 0;
+    let mut rejected = 0;
+    for s in &summaries {
+        println!(
+            "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            s.file, s.read, s.loaded, s.unchanged, s.rejected, s.stored
+        );
+        lines += s.read;
+        rejected += s.rejected;
+    }
+    println!(
+        "{lines} lines in {secs:.1} s ({:.0} lines/s) into {described}",
+        lines as f64 / secs.max(1e-9)
+    );
+    Ok(if rejected > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -4,6 +4,7 @@
 
 mod connection;
 mod migrate;
+pub mod tables;
 
 pub use connection::{Backend, DbConnection, DbUrl};
 pub use migrate::run_migrations;
@@ -12,6 +13,18 @@ use crate::config::DatabaseSettings;
 use diesel::r2d2::{self, Pool, PooledConnection};
 use diesel::RunQueryDsl;
 use std::time::Duration;
+
+/// Runs the same diesel code on whichever concrete connection `conn` holds, for statements
+/// the `MultiConnection` cannot express (`ON CONFLICT`). The body is compiled once per backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
 
 pub type DbPool = Pool<connection::Manager>;
 pub type PooledConn = PooledConnection<connection::Manager>;

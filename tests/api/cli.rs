@@ -1,21 +1,10 @@
 //! The `forloeb` binary as an operator meets it.
 
-use crate::helpers::TestDb;
+use crate::helpers::{forloeb, TestDb};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn forloeb() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_forloeb"));
-    // Keep the process environment from steering the binary under test.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FORLOEB_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
 
 #[test]
 fn help_explains_every_subcommand() {

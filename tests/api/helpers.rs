@@ -8,6 +8,24 @@ use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// The `forloeb` binary, with the process environment kept from steering it.
+pub fn forloeb() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_forloeb"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FORLOEB_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// The committed feed fixture (see tests/fixtures/README.md).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
 pub const POSTGRES_ENV: &str = "FORLOEB_TEST_POSTGRES_URL";
 
 /// A database that exists for one test.
@@ -63,6 +81,12 @@ impl TestDb {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self, Self::Postgres { .. })
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -6,3 +6,4 @@ mod cli;
 mod graphql_http;
 mod health;
 mod helpers;
+mod import;

@@ -1,0 +1,127 @@
+//! diesel table definitions for both backends (see migrations/*/).
+
+diesel::table! {
+    regions (code) {
+        code -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    clusters (cluster_id) {
+        cluster_id -> Text,
+        name -> Text,
+        region_code -> Text,
+    }
+}
+
+diesel::table! {
+    clinics (ydernummer) {
+        ydernummer -> Text,
+        name -> Text,
+        region_code -> Text,
+        cluster_id -> Nullable<Text>,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    patients (cpr) {
+        cpr -> Text,
+        ydernummer -> Text,
+        listed -> Bool,
+        birth_date -> Date,
+        sex -> Text,
+    }
+}
+
+diesel::table! {
+    patient_diagnoses (cpr, position) {
+        cpr -> Text,
+        position -> Integer,
+        plan_type -> Text,
+        since -> Date,
+    }
+}
+
+diesel::table! {
+    plan_versions (source, plan_id, version) {
+        source -> Text,
+        plan_id -> Text,
+        version -> Integer,
+        cpr -> Text,
+        ydernummer -> Text,
+        plan_type -> Text,
+        created_at -> BigInt,
+        local_date -> Date,
+        status -> Text,
+        next_control -> Nullable<Date>,
+        is_new -> Bool,
+        content_hash -> Text,
+    }
+}
+
+diesel::table! {
+    plan_goals (source, plan_id, version, position) {
+        source -> Text,
+        plan_id -> Text,
+        version -> Integer,
+        position -> Integer,
+        text -> Text,
+        set_on -> Date,
+        achieved -> Bool,
+    }
+}
+
+diesel::table! {
+    plan_measurements (source, plan_id, version, position) {
+        source -> Text,
+        plan_id -> Text,
+        version -> Integer,
+        position -> Integer,
+        code -> Text,
+        value -> Double,
+        measured_on -> Date,
+    }
+}
+
+diesel::table! {
+    app_events (cpr, source, plan_id, at, event) {
+        cpr -> Text,
+        source -> Text,
+        plan_id -> Text,
+        at -> BigInt,
+        event -> Text,
+        local_date -> Date,
+    }
+}
+
+diesel::table! {
+    milestones (number) {
+        number -> Integer,
+        text -> Text,
+        planned -> Date,
+        reached -> Nullable<Date>,
+    }
+}
+
+diesel::joinable!(clusters -> regions (region_code));
+diesel::joinable!(clinics -> regions (region_code));
+diesel::joinable!(clinics -> clusters (cluster_id));
+diesel::joinable!(patients -> clinics (ydernummer));
+diesel::joinable!(patient_diagnoses -> patients (cpr));
+diesel::joinable!(plan_versions -> clinics (ydernummer));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    clusters,
+    clinics,
+    patients,
+    patient_diagnoses,
+    plan_versions,
+    plan_goals,
+    plan_measurements,
+    app_events,
+    milestones,
+);

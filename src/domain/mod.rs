@@ -1,0 +1,21 @@
+//! Pure domain types that parse, never just validate: once a value has one of these types it
+//! is known to follow DOMAIN.md. No diesel, actix or async-graphql in here.
+
+mod codes;
+mod cpr;
+mod time;
+
+pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydernummer};
+pub use cpr::{Cpr, Sex};
+pub use time::{parse_date, IsoWeek, Timestamp};
+
+/// Why a value was refused; the caller adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}

@@ -1,0 +1,545 @@
+//! One feed line → one typed record, or a rejection naming the field and the rule. Pure: the
+//! references to other records (a clinic's cluster, a plan's clinic…) are checked by `store`.
+//! Messages never quote a CPR number.
+
+use crate::domain::{
+    parse_date, Cpr, Invalid, MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Timestamp,
+    Ydernummer,
+};
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Why a line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Rejection {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+type Parsed<T> = Result<T, Rejection>;
+
+/// The JSON object of one line, read field by field.
+struct Fields<'a>(&'a Map<String, Value>, String);
+
+impl<'a> Fields<'a> {
+    /// `prefix` names the enclosing field in messages, e.g. `goals[1].`.
+    fn new(v: &'a Value, prefix: String) -> Parsed<Self> {
+        match v {
+            Value::Object(m) => Ok(Self(m, prefix)),
+            _ => Err(Rejection::new(
+                prefix.trim_end_matches('.').to_string(),
+                "not a JSON object",
+            )),
+        }
+    }
+
+    fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.1)
+    }
+
+    fn reject(&self, field: &str, reason: impl Into<String>) -> Rejection {
+        Rejection::new(self.name(field), reason)
+    }
+
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    fn text(&self, field: &str) -> Parsed<&'a str> {
+        match self.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s),
+            Some(Value::String(_)) => Err(self.reject(field, "must not be empty")),
+            Some(_) => Err(self.reject(field, "must be a string")),
+            None => Err(self.reject(field, "missing")),
+        }
+    }
+
+    fn parsed<T>(&self, field: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Parsed<T> {
+        let s = match self.get(field) {
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(self.reject(field, "must be a string")),
+            None => return Err(self.reject(field, "missing")),
+        };
+        parse(s).map_err(|e| self.reject(field, e.0))
+    }
+
+    fn date(&self, field: &str) -> Parsed<NaiveDate> {
+        self.parsed(field, parse_date)
+    }
+
+    fn opt_date(&self, field: &str) -> Parsed<Option<NaiveDate>> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(_) => self.date(field).map(Some),
+        }
+    }
+
+    fn bool(&self, field: &str) -> Parsed<bool> {
+        match self.get(field) {
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.reject(field, "must be true or false")),
+            None => Err(self.reject(field, "missing")),
+        }
+    }
+
+    /// Absent means empty; null or anything but an array is refused.
+    fn list(&self, field: &str) -> Parsed<&'a [Value]> {
+        match self.0.get(field) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(self.reject(field, "must be a list")),
+        }
+    }
+}
+
+fn object(line: &str) -> Parsed<Value> {
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| Rejection::new("line", format!("not JSON: {e}")))?;
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(Rejection::new("line", "not a JSON object"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRecord {
+    pub cluster_id: String,
+    pub name: String,
+    pub region: RegionCode,
+}
+
+pub fn cluster(line: &str) -> Parsed<ClusterRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    Ok(ClusterRecord {
+        cluster_id: f.text("cluster_id")?.to_string(),
+        name: f.text("name")?.to_string(),
+        region: f.parsed("region", RegionCode::parse)?,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClinicRecord {
+    pub ydernummer: Ydernummer,
+    pub name: String,
+    pub region: RegionCode,
+    pub cluster_id: Option<String>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+pub fn clinic(line: &str) -> Parsed<ClinicRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    let ydernummer = f.parsed("ydernummer", Ydernummer::parse)?;
+    let name = f.text("name")?.to_string();
+    let region = f.parsed("region", RegionCode::parse)?;
+    let cluster_id = match f.get("cluster_id") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(f.reject("cluster_id", "must be a string or null")),
+    };
+    let opened_on = f.opt_date("opened_on")?;
+    let closed_on = f.opt_date("closed_on")?;
+    if let (Some(o), Some(c)) = (opened_on, closed_on) {
+        if c <= o {
+            return Err(f.reject("closed_on", "must be after opened_on"));
+        }
+    }
+    Ok(ClinicRecord {
+        ydernummer,
+        name,
+        region,
+        cluster_id,
+        opened_on,
+        closed_on,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRecord {
+    pub cpr: Cpr,
+    pub ydernummer: String,
+    pub diagnoses: Vec<(PlanType, NaiveDate)>,
+    pub listed: bool,
+}
+
+pub fn patient(line: &str) -> Parsed<PatientRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    let cpr = f.parsed("cpr", Cpr::parse)?;
+    // Only a reference: whether the clinic exists is the store's question.
+    let ydernummer = f.text("ydernummer")?.to_string();
+    let mut diagnoses = Vec::new();
+    for (i, d) in f.list("diagnoses")?.iter().enumerate() {
+        let d = Fields::new(d, format!("diagnoses[{i}]."))?;
+        diagnoses.push((d.parsed("type", PlanType::parse)?, d.date("since")?));
+    }
+    let listed = match f.0.get("listed") {
+        None => true,
+        Some(_) => f.bool("listed")?,
+    };
+    Ok(PatientRecord {
+        cpr,
+        ydernummer,
+        diagnoses,
+        listed,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub text: String,
+    pub set_on: NaiveDate,
+    pub achieved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    pub code: MeasurementCode,
+    pub value: f64,
+    pub measured_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRecord {
+    pub source: Source,
+    pub plan_id: String,
+    pub version: i32,
+    pub cpr: Cpr,
+    pub ydernummer: String,
+    pub plan_type: PlanType,
+    pub created_at: Timestamp,
+    pub status: PlanStatus,
+    pub next_control: Option<NaiveDate>,
+    pub goals: Vec<Goal>,
+    pub measurements: Vec<Measurement>,
+}
+
+impl PlanRecord {
+    /// A fingerprint of the content compared as values (DOMAIN.md): the instant, not its
+    /// spelling; numbers, not their notation; the CPR without its dash; goals and
+    /// measurements in order. Two lines with the same identity and fingerprint are the same.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        put(self.cpr.as_str());
+        put(&self.ydernummer);
+        put(self.plan_type.as_str());
+        put(&self.created_at.micros().to_string());
+        put(self.status.as_str());
+        put(&self.next_control.map(|d| d.to_string()).unwrap_or_default());
+        put(&self.goals.len().to_string());
+        for g in &self.goals {
+            put(&g.text);
+            put(&g.set_on.to_string());
+            put(if g.achieved { "1" } else { "0" });
+        }
+        put(&self.measurements.len().to_string());
+        for m in &self.measurements {
+            put(m.code.as_str());
+            // +0.0 for -0.0, so that 0 and -0.0 are the same value.
+            put(&(m.value + 0.0).to_bits().to_string());
+            put(&m.measured_on.to_string());
+        }
+        let digest = h.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+pub fn plan(line: &str) -> Parsed<PlanRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    let source = f.parsed("source", Source::parse)?;
+    let plan_id = f.text("plan_id")?.to_string();
+    let version = match f.get("version") {
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => match n.as_i64() {
+            Some(v) if v >= 1 => i32::try_from(v).map_err(|_| f.reject("version", "too large"))?,
+            _ => return Err(f.reject("version", "must be 1 or more")),
+        },
+        Some(_) => return Err(f.reject("version", "must be a whole number")),
+        None => return Err(f.reject("version", "missing")),
+    };
+    let cpr = f.parsed("cpr", Cpr::parse)?;
+    let ydernummer = f.text("ydernummer")?.to_string();
+    let plan_type = f.parsed("type", PlanType::parse)?;
+    let created_at = f.parsed("created_at", Timestamp::parse)?;
+    let status = f.parsed("status", PlanStatus::parse)?;
+    let next_control = f.opt_date("next_control")?;
+    let mut goals = Vec::new();
+    for (i, g) in f.list("goals")?.iter().enumerate() {
+        let g = Fields::new(g, format!("goals[{i}]."))?;
+        goals.push(Goal {
+            text: g.text("text")?.to_string(),
+            set_on: g.date("set_on")?,
+            achieved: g.bool("achieved")?,
+        });
+    }
+    let mut measurements = Vec::new();
+    for (i, m) in f.list("measurements")?.iter().enumerate() {
+        let m = Fields::new(m, format!("measurements[{i}]."))?;
+        let code = m.parsed("code", MeasurementCode::parse)?;
+        let value = match m.get("value") {
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .ok_or_else(|| m.reject("value", "not a number"))?,
+            Some(_) => return Err(m.reject("value", "must be a number")),
+            None => return Err(m.reject("value", "missing")),
+        };
+        let value = code.check(value).map_err(|e| m.reject("value", e.0))?;
+        measurements.push(Measurement {
+            code,
+            value,
+            measured_on: m.date("measured_on")?,
+        });
+    }
+    Ok(PlanRecord {
+        source,
+        plan_id,
+        version,
+        cpr,
+        ydernummer,
+        plan_type,
+        created_at,
+        status,
+        next_control,
+        goals,
+        measurements,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppEventRecord {
+    pub cpr: Cpr,
+    pub source: String,
+    pub plan_id: String,
+    pub at: Timestamp,
+}
+
+pub const PLAN_VIEWED: &str = "plan_viewed";
+
+pub fn app_event(line: &str) -> Parsed<AppEventRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    let cpr = f.parsed("cpr", Cpr::parse)?;
+    let source = f.text("source")?.to_string();
+    let plan_id = f.text("plan_id")?.to_string();
+    let at = f.parsed("at", Timestamp::parse)?;
+    if f.text("event")? != PLAN_VIEWED {
+        return Err(f.reject("event", "unknown event kind (only plan_viewed)"));
+    }
+    Ok(AppEventRecord {
+        cpr,
+        source,
+        plan_id,
+        at,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MilestoneRecord {
+    pub number: i32,
+    pub text: String,
+    pub planned: NaiveDate,
+    pub reached: Option<NaiveDate>,
+}
+
+pub fn milestone(line: &str) -> Parsed<MilestoneRecord> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new())?;
+    let number = match f.get("number").and_then(Value::as_i64) {
+        Some(n) if (1..=i64::from(i32::MAX)).contains(&n) => n as i32,
+        _ => return Err(f.reject("number", "must be a whole number of 1 or more")),
+    };
+    Ok(MilestoneRecord {
+        number,
+        text: f.text("text")?.to_string(),
+        planned: f.date("planned")?,
+        reached: f.opt_date("reached")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"{"source": "PLSP", "plan_id": "PLSP-7f3a91", "version": 2, "cpr": "0103521234",
+        "ydernummer": "041234", "type": "DM2", "created_at": "2022-03-14T10:22:05+01:00",
+        "status": "active", "next_control": "2023-03-01",
+        "goals": [{"text": "Gå en tur hver dag", "set_on": "2022-03-14", "achieved": false}],
+        "measurements": [{"code": "HBA1C", "value": 52, "measured_on": "2022-03-01"}]}"#;
+
+    fn with(edit: impl FnOnce(&mut Map<String, Value>)) -> String {
+        let mut v: Value = serde_json::from_str(PLAN).expect("json");
+        edit(v.as_object_mut().expect("object"));
+        v.to_string()
+    }
+
+    fn field_of(r: Parsed<PlanRecord>) -> String {
+        r.expect_err("rejected").field
+    }
+
+    #[test]
+    fn the_domain_example_parses() {
+        let p = plan(PLAN).expect("valid");
+        assert_eq!(p.version, 2);
+        assert_eq!(p.measurements[0].value, 52.0);
+        assert_eq!(p.goals[0].text, "Gå en tur hver dag");
+    }
+
+    #[test]
+    fn same_content_in_other_spellings_has_the_same_fingerprint() {
+        let a = plan(PLAN).expect("valid").content_hash();
+        let b = plan(&with(|m| {
+            m["created_at"] = "2022-03-14T09:22:05Z".into();
+            m["cpr"] = "010352-1234".into();
+            m["measurements"][0]["value"] = serde_json::json!(52.0);
+            m.insert("ignored".into(), "x".into());
+        }))
+        .expect("valid")
+        .content_hash();
+        assert_eq!(a, b);
+        let c = plan(&with(|m| m["goals"][0]["achieved"] = true.into())).expect("valid");
+        assert_ne!(a, c.content_hash());
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert_eq!(
+            field_of(plan(&with(|m| m["source"] = "EPJ".into()))),
+            "source"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["version"] = 0.into()))),
+            "version"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["version"] = serde_json::json!(1.0)))),
+            "version"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["version"] = true.into()))),
+            "version"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["cpr"] = "0113501234".into()))),
+            "cpr"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["type"] = "ASTMA".into()))),
+            "type"
+        );
+        assert_eq!(
+            field_of(plan(&with(
+                |m| m["created_at"] = "2022-03-01T10:00:00".into()
+            ))),
+            "created_at"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["status"] = "draft".into()))),
+            "status"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["next_control"] = "2023-02-30".into()))),
+            "next_control"
+        );
+        assert_eq!(field_of(plan(&with(|m| m["goals"] = Value::Null))), "goals");
+        assert_eq!(
+            field_of(plan(&with(|m| m["goals"][0]["text"] = "".into()))),
+            "goals[0].text"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["goals"][0]["achieved"] = "no".into()))),
+            "goals[0].achieved"
+        );
+        assert_eq!(
+            field_of(plan(&with(
+                |m| m["measurements"][0]["code"] = "GLUCOSE".into()
+            ))),
+            "measurements[0].code"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["measurements"][0]["value"] = 900.into()))),
+            "measurements[0].value"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["measurements"][0]["value"] = true.into()))),
+            "measurements[0].value"
+        );
+        assert_eq!(
+            field_of(plan(&with(|m| m["plan_id"] = "".into()))),
+            "plan_id"
+        );
+        assert_eq!(field_of(plan("[1, 2, 3]")), "line");
+        assert_eq!(
+            field_of(plan(r#"{"source": "PLSP", "plan_id": "BAD-10""#)),
+            "line"
+        );
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent_or_null() {
+        let p = plan(&with(|m| {
+            m.remove("goals");
+            m.remove("measurements");
+            m["next_control"] = Value::Null;
+        }))
+        .expect("valid");
+        assert!(p.goals.is_empty() && p.measurements.is_empty() && p.next_control.is_none());
+    }
+
+    #[test]
+    fn cpr_never_appears_in_a_reason() {
+        let r = plan(&with(|m| m["cpr"] = "3102501234".into())).expect_err("bad cpr");
+        assert!(!r.reason.contains("3102501234"), "{r:?}");
+    }
+
+    #[test]
+    fn clinics_patients_events_milestones() {
+        let c = clinic(
+            r#"{"ydernummer": "041234", "name": "L", "region": "1084", "cluster_id": null}"#,
+        )
+        .expect("ok");
+        assert_eq!(c.cluster_id, None);
+        let e = clinic(
+            r#"{"ydernummer": "041234", "name": "L", "region": "1084", "opened_on": "2020-01-01", "closed_on": "2020-01-01"}"#,
+        );
+        assert_eq!(e.expect_err("closed").field, "closed_on");
+        assert_eq!(
+            clinic(r#"{"ydernummer": "12345", "name": "L", "region": "1081"}"#)
+                .expect_err("yder")
+                .field,
+            "ydernummer"
+        );
+        let p = patient(r#"{"cpr": "010352-1234", "ydernummer": "041234", "diagnoses": [{"type": "KOL", "since": "2014-05-02"}]}"#).expect("ok");
+        assert!(p.listed);
+        assert_eq!(p.cpr.as_str(), "0103521234");
+        assert_eq!(
+            patient(r#"{"cpr": "0103521234", "ydernummer": "041234", "listed": null}"#)
+                .expect_err("listed")
+                .field,
+            "listed"
+        );
+        assert_eq!(patient(r#"{"cpr": "0103521234", "ydernummer": "041234", "diagnoses": [{"type": "ASTMA", "since": "2015-01-01"}]}"#).expect_err("type").field, "diagnoses[0].type");
+        let ev = r#"{"cpr": "0103521234", "plan_id": "P", "source": "PLSP", "at": "2022-05-01T08:00:00+02:00", "event": "plan_printed"}"#;
+        assert_eq!(app_event(ev).expect_err("event").field, "event");
+        let m =
+            milestone(r#"{"number": 3, "text": "t", "planned": "2021-11-01", "reached": null}"#)
+                .expect("ok");
+        assert_eq!(m.reached, None);
+    }
+}

@@ -1,0 +1,680 @@
+//! Applying a batch of parsed records to the database: reference checks, no-ops, conflicts,
+//! upserts and the new/maintained classification. Each function runs inside the caller's
+//! transaction, so a batch is stored whole or not at all.
+
+use super::parse::{
+    AppEventRecord, ClinicRecord, ClusterRecord, MilestoneRecord, PatientRecord, PlanRecord,
+    Rejection,
+};
+use crate::db::tables::{
+    app_events, clinics, clusters, milestones, patient_diagnoses, patients, plan_goals,
+    plan_measurements, plan_versions,
+};
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cpr, Sex};
+use crate::on_backend;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+/// What became of one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Loaded,
+    Unchanged,
+    Rejected(Rejection),
+}
+
+/// Rows per INSERT: stays under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters for
+/// tables of up to 16 columns.
+const ROWS_PER_STATEMENT: usize = 2000;
+
+/// Walks the records in order against the current state of their keys: a record equal to the
+/// state is unchanged, any other replaces it. Returns each record's outcome and the final
+/// state of every key that changed, which is what must be written.
+fn settle<K: Eq + Hash + Clone, S: PartialEq>(
+    mut state: HashMap<K, S>,
+    records: impl IntoIterator<Item = Result<(K, S), Rejection>>,
+) -> (Vec<Outcome>, HashMap<K, S>) {
+    let mut outcomes = Vec::new();
+    let mut changed = HashSet::new();
+    for r in records {
+        match r {
+            Err(rejection) => outcomes.push(Outcome::Rejected(rejection)),
+            Ok((key, new)) => {
+                if state.get(&key) == Some(&new) {
+                    outcomes.push(Outcome::Unchanged);
+                } else {
+                    changed.insert(key.clone());
+                    state.insert(key, new);
+                    outcomes.push(Outcome::Loaded);
+                }
+            }
+        }
+    }
+    state.retain(|k, _| changed.contains(k));
+    (outcomes, state)
+}
+
+fn known_clinics(conn: &mut DbConnection, ids: Vec<&str>) -> Result<HashSet<String>, DbError> {
+    let found: Vec<String> = on_backend!(conn, |c| clinics::table
+        .filter(clinics::ydernummer.eq_any(ids))
+        .select(clinics::ydernummer)
+        .load(c))?;
+    Ok(found.into_iter().collect())
+}
+
+fn unknown_clinic() -> Rejection {
+    Rejection::new("ydernummer", "unknown clinic (load clinics.ndjson first)")
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = clusters)]
+struct ClusterRow {
+    cluster_id: String,
+    name: String,
+    region_code: String,
+}
+
+pub fn clusters(conn: &mut DbConnection, recs: &[ClusterRecord]) -> Result<Vec<Outcome>, DbError> {
+    let ids: Vec<&str> = recs.iter().map(|r| r.cluster_id.as_str()).collect();
+    let existing: Vec<(String, String, String)> = on_backend!(conn, |c| clusters::table
+        .filter(clusters::cluster_id.eq_any(ids))
+        .select((clusters::cluster_id, clusters::name, clusters::region_code))
+        .load(c))?;
+    let state = existing
+        .into_iter()
+        .map(|(id, n, r)| (id, (n, r)))
+        .collect();
+    let (outcomes, changed) = settle(
+        state,
+        recs.iter().map(|r| {
+            Ok((
+                r.cluster_id.clone(),
+                (r.name.clone(), r.region.as_str().to_string()),
+            ))
+        }),
+    );
+    let rows: Vec<ClusterRow> = changed
+        .into_iter()
+        .map(|(cluster_id, (name, region_code))| ClusterRow {
+            cluster_id,
+            name,
+            region_code,
+        })
+        .collect();
+    // Few rows, referenced by clinics: upserted one by one.
+    for row in &rows {
+        on_backend!(conn, |c| diesel::insert_into(clusters::table)
+            .values(row)
+            .on_conflict(clusters::cluster_id)
+            .do_update()
+            .set((
+                clusters::name.eq(excluded(clusters::name)),
+                clusters::region_code.eq(excluded(clusters::region_code)),
+            ))
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}
+
+#[derive(Insertable, Clone, PartialEq)]
+#[diesel(table_name = clinics)]
+struct ClinicRow {
+    ydernummer: String,
+    name: String,
+    region_code: String,
+    cluster_id: Option<String>,
+    opened_on: Option<NaiveDate>,
+    closed_on: Option<NaiveDate>,
+}
+
+pub fn clinics(conn: &mut DbConnection, recs: &[ClinicRecord]) -> Result<Vec<Outcome>, DbError> {
+    let cluster_regions: HashMap<String, String> = on_backend!(conn, |c| clusters::table
+        .select((clusters::cluster_id, clusters::region_code))
+        .load::<(String, String)>(c))?
+    .into_iter()
+    .collect();
+    let ids: Vec<&str> = recs.iter().map(|r| r.ydernummer.as_str()).collect();
+    type Existing = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+    );
+    let existing: Vec<Existing> = on_backend!(conn, |c| clinics::table
+        .filter(clinics::ydernummer.eq_any(ids))
+        .select((
+            clinics::ydernummer,
+            clinics::name,
+            clinics::region_code,
+            clinics::cluster_id,
+            clinics::opened_on,
+            clinics::closed_on,
+        ))
+        .load(c))?;
+    let state = existing
+        .into_iter()
+        .map(|(y, name, region_code, cluster_id, opened_on, closed_on)| {
+            let row = ClinicRow {
+                ydernummer: y.clone(),
+                name,
+                region_code,
+                cluster_id,
+                opened_on,
+                closed_on,
+            };
+            (y, row)
+        })
+        .collect();
+    let (outcomes, changed) = settle(
+        state,
+        recs.iter().map(|r| {
+            let region = r.region.as_str();
+            if let Some(cid) = &r.cluster_id {
+                if cluster_regions.get(cid).map(String::as_str) != Some(region) {
+                    return Err(Rejection::new(
+                        "cluster_id",
+                        "unknown cluster, or a cluster of another region",
+                    ));
+                }
+            }
+            let row = ClinicRow {
+                ydernummer: r.ydernummer.to_string(),
+                name: r.name.clone(),
+                region_code: region.to_string(),
+                cluster_id: r.cluster_id.clone(),
+                opened_on: r.opened_on,
+                closed_on: r.closed_on,
+            };
+            Ok((row.ydernummer.clone(), row))
+        }),
+    );
+    let rows: Vec<ClinicRow> = changed.into_values().collect();
+    // Few rows, referenced by patients and plans: upserted one by one.
+    for row in &rows {
+        on_backend!(conn, |c| diesel::insert_into(clinics::table)
+            .values(row)
+            .on_conflict(clinics::ydernummer)
+            .do_update()
+            .set((
+                clinics::name.eq(excluded(clinics::name)),
+                clinics::region_code.eq(excluded(clinics::region_code)),
+                clinics::cluster_id.eq(excluded(clinics::cluster_id)),
+                clinics::opened_on.eq(excluded(clinics::opened_on)),
+                clinics::closed_on.eq(excluded(clinics::closed_on)),
+            ))
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = patients)]
+struct PatientRow {
+    cpr: String,
+    ydernummer: String,
+    listed: bool,
+    birth_date: NaiveDate,
+    sex: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = patient_diagnoses)]
+struct DiagnosisRow {
+    cpr: String,
+    position: i32,
+    plan_type: String,
+    since: NaiveDate,
+}
+
+/// A patient's stored listing, compared as a whole.
+#[derive(PartialEq)]
+struct Listing {
+    ydernummer: String,
+    listed: bool,
+    diagnoses: Vec<(String, NaiveDate)>,
+}
+
+pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<Outcome>, DbError> {
+    let clinics = known_clinics(conn, recs.iter().map(|r| r.ydernummer.as_str()).collect())?;
+    let cprs: Vec<&str> = recs.iter().map(|r| r.cpr.as_str()).collect();
+    let stored: Vec<(String, String, bool)> = on_backend!(conn, |c| patients::table
+        .filter(patients::cpr.eq_any(&cprs))
+        .select((patients::cpr, patients::ydernummer, patients::listed))
+        .load(c))?;
+    let diagnoses: Vec<(String, String, NaiveDate)> =
+        on_backend!(conn, |c| patient_diagnoses::table
+            .filter(patient_diagnoses::cpr.eq_any(&cprs))
+            .order((patient_diagnoses::cpr, patient_diagnoses::position))
+            .select((
+                patient_diagnoses::cpr,
+                patient_diagnoses::plan_type,
+                patient_diagnoses::since
+            ))
+            .load(c))?;
+    // Stored CPR numbers were parsed on the way in, so they parse again.
+    let mut state: HashMap<Cpr, Listing> = stored
+        .into_iter()
+        .filter_map(|(cpr, ydernummer, listed)| {
+            let listing = Listing {
+                ydernummer,
+                listed,
+                diagnoses: Vec::new(),
+            };
+            Cpr::parse(&cpr).ok().map(|c| (c, listing))
+        })
+        .collect();
+    for (cpr, t, since) in diagnoses {
+        if let Some(l) = Cpr::parse(&cpr).ok().and_then(|c| state.get_mut(&c)) {
+            l.diagnoses.push((t, since));
+        }
+    }
+    let (outcomes, changed) = settle(
+        state,
+        recs.iter().map(|r| {
+            if !clinics.contains(&r.ydernummer) {
+                return Err(unknown_clinic());
+            }
+            let listing = Listing {
+                ydernummer: r.ydernummer.clone(),
+                listed: r.listed,
+                diagnoses: r
+                    .diagnoses
+                    .iter()
+                    .map(|(t, d)| (t.as_str().to_string(), *d))
+                    .collect(),
+            };
+            Ok((r.cpr.clone(), listing))
+        }),
+    );
+    if changed.is_empty() {
+        return Ok(outcomes);
+    }
+    let dirty: Vec<&str> = changed.keys().map(Cpr::as_str).collect();
+    // Replaced whole: nothing but their diagnoses (which cascade) references patients.
+    on_backend!(conn, |c| diesel::delete(
+        patients::table.filter(patients::cpr.eq_any(&dirty))
+    )
+    .execute(c))?;
+    let mut rows = Vec::with_capacity(changed.len());
+    let mut diagnosis_rows = Vec::new();
+    for (cpr, l) in &changed {
+        for (i, (t, since)) in l.diagnoses.iter().enumerate() {
+            diagnosis_rows.push(DiagnosisRow {
+                cpr: cpr.as_str().to_string(),
+                position: i as i32,
+                plan_type: t.clone(),
+                since: *since,
+            });
+        }
+        rows.push(PatientRow {
+            birth_date: cpr.birth_date(),
+            sex: match cpr.sex() {
+                Sex::Female => "F",
+                Sex::Male => "M",
+            },
+            cpr: cpr.as_str().to_string(),
+            ydernummer: l.ydernummer.clone(),
+            listed: l.listed,
+        });
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(patients::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in diagnosis_rows.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(patient_diagnoses::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = plan_versions, treat_none_as_default_value = false)]
+struct PlanRow<'a> {
+    source: &'static str,
+    plan_id: &'a str,
+    version: i32,
+    cpr: &'a str,
+    ydernummer: &'a str,
+    plan_type: &'static str,
+    created_at: i64,
+    local_date: NaiveDate,
+    status: &'static str,
+    next_control: Option<NaiveDate>,
+    is_new: bool,
+    content_hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = plan_goals)]
+struct GoalRow<'a> {
+    source: &'static str,
+    plan_id: &'a str,
+    version: i32,
+    position: i32,
+    text: &'a str,
+    set_on: NaiveDate,
+    achieved: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = plan_measurements)]
+struct MeasurementRow<'a> {
+    source: &'static str,
+    plan_id: &'a str,
+    version: i32,
+    position: i32,
+    code: &'static str,
+    value: f64,
+    measured_on: NaiveDate,
+}
+
+/// The order that decides which version of a patient's plans of one type is the new one.
+type FirstKey = (i64, String, String, i32);
+
+pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome>, DbError> {
+    let clinics = known_clinics(conn, recs.iter().map(|r| r.ydernummer.as_str()).collect())?;
+    let plan_ids: Vec<&str> = recs.iter().map(|r| r.plan_id.as_str()).collect();
+    let stored: Vec<(String, String, i32, String)> = on_backend!(conn, |c| plan_versions::table
+        .filter(plan_versions::plan_id.eq_any(plan_ids))
+        .select((
+            plan_versions::source,
+            plan_versions::plan_id,
+            plan_versions::version,
+            plan_versions::content_hash,
+        ))
+        .load(c))?;
+    let mut known: HashMap<(String, String, i32), String> = stored
+        .into_iter()
+        .map(|(s, p, v, h)| ((s, p, v), h))
+        .collect();
+
+    let mut outcomes = Vec::with_capacity(recs.len());
+    let mut fresh: Vec<(&PlanRecord, String)> = Vec::new();
+    for r in recs {
+        if !clinics.contains(&r.ydernummer) {
+            outcomes.push(Outcome::Rejected(unknown_clinic()));
+            continue;
+        }
+        let hash = r.content_hash();
+        let key = (r.source.as_str().to_string(), r.plan_id.clone(), r.version);
+        match known.get(&key) {
+            Some(h) if *h == hash => outcomes.push(Outcome::Unchanged),
+            Some(_) => outcomes.push(Outcome::Rejected(Rejection::new(
+                "plan_id",
+                "conflict: this source, plan_id and version is stored with other content; \
+                 the stored version is kept",
+            ))),
+            None => {
+                known.insert(key, hash.clone());
+                fresh.push((r, hash));
+                outcomes.push(Outcome::Loaded);
+            }
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(outcomes);
+    }
+
+    // New or maintained: the current first version of each (cpr, type) the batch touches,
+    // challenged by the batch's versions. A late older version takes over as the new one.
+    let cprs: Vec<&str> = fresh.iter().map(|(r, _)| r.cpr.as_str()).collect();
+    let firsts: Vec<(String, String, i64, String, String, i32)> =
+        on_backend!(conn, |c| plan_versions::table
+            .filter(plan_versions::cpr.eq_any(cprs))
+            .filter(plan_versions::is_new.eq(true))
+            .select((
+                plan_versions::cpr,
+                plan_versions::plan_type,
+                plan_versions::created_at,
+                plan_versions::source,
+                plan_versions::plan_id,
+                plan_versions::version,
+            ))
+            .load(c))?;
+    let mut first: HashMap<(String, String), (FirstKey, bool)> = firsts
+        .into_iter()
+        .map(|(cpr, t, at, s, p, v)| ((cpr, t), ((at, s, p, v), true)))
+        .collect();
+    let mut demoted: Vec<FirstKey> = Vec::new();
+    for (r, _) in &fresh {
+        let pair = (r.cpr.as_str().to_string(), r.plan_type.as_str().to_string());
+        let candidate: FirstKey = (
+            r.created_at.micros(),
+            r.source.as_str().to_string(),
+            r.plan_id.clone(),
+            r.version,
+        );
+        match first.get(&pair) {
+            Some((current, _)) if *current <= candidate => {}
+            Some((current, stored)) => {
+                if *stored {
+                    demoted.push(current.clone());
+                }
+                first.insert(pair, (candidate, false));
+            }
+            None => {
+                first.insert(pair, (candidate, false));
+            }
+        }
+    }
+    for (_, source, plan_id, version) in &demoted {
+        on_backend!(conn, |c| diesel::update(plan_versions::table.find((
+            source.as_str(),
+            plan_id.as_str(),
+            *version
+        )))
+        .set(plan_versions::is_new.eq(false))
+        .execute(c))?;
+    }
+
+    let mut rows = Vec::with_capacity(fresh.len());
+    let mut goals = Vec::new();
+    let mut measurements = Vec::new();
+    for (r, hash) in &fresh {
+        let source = r.source.as_str();
+        let pair = (r.cpr.as_str().to_string(), r.plan_type.as_str().to_string());
+        let is_new = first.get(&pair).is_some_and(|((at, s, p, v), _)| {
+            *at == r.created_at.micros() && s == source && *p == r.plan_id && *v == r.version
+        });
+        rows.push(PlanRow {
+            source,
+            plan_id: &r.plan_id,
+            version: r.version,
+            cpr: r.cpr.as_str(),
+            ydernummer: &r.ydernummer,
+            plan_type: r.plan_type.as_str(),
+            created_at: r.created_at.micros(),
+            local_date: r.created_at.local_date(),
+            status: r.status.as_str(),
+            next_control: r.next_control,
+            is_new,
+            content_hash: hash.clone(),
+        });
+        for (i, g) in r.goals.iter().enumerate() {
+            goals.push(GoalRow {
+                source,
+                plan_id: &r.plan_id,
+                version: r.version,
+                position: i as i32,
+                text: &g.text,
+                set_on: g.set_on,
+                achieved: g.achieved,
+            });
+        }
+        for (i, m) in r.measurements.iter().enumerate() {
+            measurements.push(MeasurementRow {
+                source,
+                plan_id: &r.plan_id,
+                version: r.version,
+                position: i as i32,
+                code: m.code.as_str(),
+                value: m.value,
+                measured_on: m.measured_on,
+            });
+        }
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(plan_versions::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in goals.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(plan_goals::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in measurements.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(plan_measurements::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = app_events)]
+struct EventRow<'a> {
+    cpr: &'a str,
+    source: &'a str,
+    plan_id: &'a str,
+    at: i64,
+    event: &'static str,
+    local_date: NaiveDate,
+}
+
+pub fn app_events(
+    conn: &mut DbConnection,
+    recs: &[AppEventRecord],
+) -> Result<Vec<Outcome>, DbError> {
+    let plan_ids: Vec<&str> = recs.iter().map(|r| r.plan_id.as_str()).collect();
+    let owners: HashMap<(String, String), String> = on_backend!(conn, |c| plan_versions::table
+        .filter(plan_versions::plan_id.eq_any(&plan_ids))
+        .select((
+            plan_versions::source,
+            plan_versions::plan_id,
+            plan_versions::cpr
+        ))
+        .distinct()
+        .load::<(String, String, String)>(c))?
+    .into_iter()
+    .map(|(s, p, cpr)| ((s, p), cpr))
+    .collect();
+    let stored: Vec<(String, String, String, i64)> = on_backend!(conn, |c| app_events::table
+        .filter(app_events::plan_id.eq_any(&plan_ids))
+        .select((
+            app_events::cpr,
+            app_events::source,
+            app_events::plan_id,
+            app_events::at
+        ))
+        .load(c))?;
+    let mut seen: HashSet<(String, String, String, i64)> = stored.into_iter().collect();
+    let mut outcomes = Vec::with_capacity(recs.len());
+    let mut rows = Vec::new();
+    for r in recs {
+        let owner = owners.get(&(r.source.clone(), r.plan_id.clone()));
+        if owner.map(String::as_str) != Some(r.cpr.as_str()) {
+            outcomes.push(Outcome::Rejected(Rejection::new(
+                "plan_id",
+                "unknown plan for this patient (load plans.ndjson first)",
+            )));
+            continue;
+        }
+        let key = (
+            r.cpr.as_str().to_string(),
+            r.source.clone(),
+            r.plan_id.clone(),
+            r.at.micros(),
+        );
+        if seen.insert(key) {
+            rows.push(EventRow {
+                cpr: r.cpr.as_str(),
+                source: &r.source,
+                plan_id: &r.plan_id,
+                at: r.at.micros(),
+                event: super::parse::PLAN_VIEWED,
+                local_date: r.at.local_date(),
+            });
+            outcomes.push(Outcome::Loaded);
+        } else {
+            outcomes.push(Outcome::Unchanged);
+        }
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_backend!(conn, |c| diesel::insert_into(app_events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}
+
+#[derive(Insertable, PartialEq)]
+#[diesel(table_name = milestones)]
+struct MilestoneRow {
+    number: i32,
+    text: String,
+    planned: NaiveDate,
+    reached: Option<NaiveDate>,
+}
+
+pub fn milestones(
+    conn: &mut DbConnection,
+    recs: &[MilestoneRecord],
+) -> Result<Vec<Outcome>, DbError> {
+    let stored: Vec<(i32, String, NaiveDate, Option<NaiveDate>)> =
+        on_backend!(conn, |c| milestones::table
+            .select((
+                milestones::number,
+                milestones::text,
+                milestones::planned,
+                milestones::reached
+            ))
+            .load(c))?;
+    let state = stored
+        .into_iter()
+        .map(|(number, text, planned, reached)| {
+            let row = MilestoneRow {
+                number,
+                text,
+                planned,
+                reached,
+            };
+            (number, row)
+        })
+        .collect();
+    let (outcomes, changed) = settle(
+        state,
+        recs.iter().map(|r| {
+            let row = MilestoneRow {
+                number: r.number,
+                text: r.text.clone(),
+                planned: r.planned,
+                reached: r.reached,
+            };
+            Ok((r.number, row))
+        }),
+    );
+    let rows: Vec<MilestoneRow> = changed.into_values().collect();
+    for row in &rows {
+        on_backend!(conn, |c| diesel::insert_into(milestones::table)
+            .values(row)
+            .on_conflict(milestones::number)
+            .do_update()
+            .set((
+                milestones::text.eq(excluded(milestones::text)),
+                milestones::planned.eq(excluded(milestones::planned)),
+                milestones::reached.eq(excluded(milestones::reached)),
+            ))
+            .execute(c))?;
+    }
+    Ok(outcomes)
+}

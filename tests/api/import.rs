@@ -1,0 +1,318 @@
+//! `forloeb import` against the committed fixture and its reference figures.
+
+use crate::helpers::{fixture, forloeb, TestDb};
+use diesel::prelude::*;
+use forloeb_gateway::config::{Secret, Settings};
+use forloeb_gateway::db::tables::plan_versions;
+use forloeb_gateway::db::{run_migrations, Db};
+use forloeb_gateway::ingest::{FeedKind, ImportOptions, Importer};
+use forloeb_gateway::on_backend;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(fixture("feed/expected.json")).expect("expected.json");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn open(db: &TestDb) -> Db {
+    let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
+    settings.database.url = Secret::new(db.url());
+    settings.database.pool_size = 1;
+    let db = Db::connect(&settings.database).expect("connect");
+    run_migrations(&mut db.get().expect("conn")).expect("migrate");
+    db
+}
+
+/// The summary table `import` prints: file → [read, loaded, unchanged, rejected, stored].
+fn summary(stdout: &[u8]) -> HashMap<String, Vec<i64>> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| l.contains(".ndjson") || l.starts_with("stdin"))
+        .map(|l| {
+            let mut cols = l.split_whitespace();
+            let file = cols
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(".ndjson")
+                .to_string();
+            (file, cols.map(|c| c.parse().unwrap_or(-1)).collect())
+        })
+        .collect()
+}
+
+fn import_dir(db: &TestDb, extra: &[&str]) -> (Option<i32>, HashMap<String, Vec<i64>>, String) {
+    let out = forloeb()
+        .args(["import", "--quiet", "--database", db.url()])
+        .arg(fixture("feed"))
+        .args(extra)
+        .output()
+        .expect("run import");
+    (
+        out.status.code(),
+        summary(&out.stdout),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn new_versions(db: &Db) -> i64 {
+    let mut conn = db.get().expect("conn");
+    on_backend!(&mut *conn, |c| plan_versions::table
+        .filter(plan_versions::is_new.eq(true))
+        .count()
+        .get_result(c))
+    .expect("count")
+}
+
+#[test]
+fn loaded_and_rejected_counts_equal_the_reference() {
+    let db = TestDb::new();
+    let rejects = tempfile::NamedTempFile::new().expect("tmp");
+    let (code, table, stderr) =
+        import_dir(&db, &["--rejects", rejects.path().to_str().expect("path")]);
+    assert_eq!(code, Some(2), "some lines are rejected: exit 2; {stderr}");
+    let want = expected();
+    for (file, loaded) in want["loaded"].as_object().expect("loaded") {
+        let row = &table[file.as_str()];
+        assert_eq!(row[4], loaded.as_i64().expect("n"), "{file} stored");
+        let rejected = want["rejected"][file.as_str()].as_i64().unwrap_or(0);
+        assert_eq!(row[3], rejected, "{file} rejected");
+        assert_eq!(
+            row[0],
+            row[1] + row[2] + row[3],
+            "{file}: read = loaded + unchanged + rejected"
+        );
+    }
+    assert_eq!(
+        new_versions(&open(&db)),
+        want["new_total"].as_i64().expect("new_total")
+    );
+
+    // Each rejection is reported as file:line: field: reason, and written to the rejects file.
+    let total: i64 = want["rejected"]
+        .as_object()
+        .expect("r")
+        .values()
+        .filter_map(Value::as_i64)
+        .sum();
+    let reported: Vec<&str> = stderr.lines().filter(|l| l.contains(".ndjson:")).collect();
+    assert_eq!(reported.len() as i64, total, "{stderr}");
+    assert!(reported
+        .iter()
+        .any(|l| l.contains("measurements[0].value: 900 is outside 10–250 mmol/mol")));
+    assert!(reported
+        .iter()
+        .any(|l| l.starts_with("plans.ndjson:") && l.contains("conflict")));
+    let written = std::fs::read_to_string(rejects.path()).expect("rejects");
+    assert_eq!(written.lines().count() as i64, total);
+    for line in written.lines() {
+        let r: Value = serde_json::from_str(line).expect("NDJSON");
+        for key in ["file", "line", "field", "reason", "text"] {
+            assert!(!r[key].is_null(), "{key} in {line}");
+        }
+    }
+}
+
+#[test]
+fn a_second_import_changes_nothing() {
+    let db = TestDb::new();
+    let (first, before, _) = import_dir(&db, &[]);
+    assert_eq!(first, Some(2));
+    let (second, after, _) = import_dir(&db, &[]);
+    assert_eq!(second, Some(2), "the bad lines are still bad");
+    for (file, row) in &after {
+        assert_eq!(row[1], 0, "{file}: nothing loaded the second time");
+        assert_eq!(row[4], before[file][4], "{file}: same rows stored");
+    }
+    assert_eq!(
+        new_versions(&open(&db)),
+        expected()["new_total"].as_i64().expect("n")
+    );
+}
+
+#[test]
+fn a_killed_import_rerun_ends_in_the_same_state() {
+    let db = TestDb::new();
+    for kind in ["clusters", "clinics", "patients"] {
+        let status = forloeb()
+            .args(["import", "--quiet", "--database", db.url(), "--kind", kind])
+            .arg(fixture(&format!("feed/{kind}.ndjson")))
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .expect("import");
+        assert!(matches!(status.code(), Some(0 | 2)));
+    }
+    let plans = std::fs::read_to_string(fixture("feed/plans.ndjson")).expect("plans");
+    let lines: Vec<&str> = plans.lines().collect();
+    let mut child = forloeb()
+        .args([
+            "import",
+            "--quiet",
+            "--database",
+            db.url(),
+            "--kind",
+            "plans",
+            "--batch-size",
+            "7",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for l in &lines[..lines.len() / 2] {
+        writeln!(stdin, "{l}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    let handle = open(&db);
+    let count = || -> i64 {
+        let mut conn = handle.get().expect("conn");
+        on_backend!(&mut *conn, |c| plan_versions::table.count().get_result(c)).expect("count")
+    };
+    for _ in 0..100 {
+        if count() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let partial = count();
+    assert!(
+        partial > 0 && partial < 346,
+        "killed part-way: {partial} stored"
+    );
+
+    let out = forloeb()
+        .args([
+            "import",
+            "--quiet",
+            "--database",
+            db.url(),
+            "--kind",
+            "plans",
+        ])
+        .arg(fixture("feed/plans.ndjson"))
+        .output()
+        .expect("rerun");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(count(), expected()["loaded"]["plans"].as_i64().expect("n"));
+    assert_eq!(
+        new_versions(&handle),
+        expected()["new_total"].as_i64().expect("n")
+    );
+}
+
+const CLUSTER: &str = r#"{"cluster_id": "K1084-01", "name": "Klynge Amager", "region": "1084"}"#;
+const CLINIC: &str = r#"{"ydernummer": "041234", "name": "Lægerne Amagerbrogade", "region": "1084", "cluster_id": "K1084-01"}"#;
+
+fn plan_line(plan_id: &str, created_at: &str) -> String {
+    format!(
+        r#"{{"source": "PLSP", "plan_id": "{plan_id}", "version": 1, "cpr": "0103521234", "ydernummer": "041234", "type": "DM2", "created_at": "{created_at}", "status": "active"}}"#
+    )
+}
+
+fn load(db: &Db, kind: FeedKind, lines: &[String]) -> forloeb_gateway::ingest::FileSummary {
+    let mut conn = db.get().expect("conn");
+    let text = lines.join("\n");
+    let summary = Importer::new(&mut conn, ImportOptions::default())
+        .import_reader(kind, "test", text.as_bytes(), None)
+        .expect("import");
+    summary
+}
+
+fn is_new(db: &Db, plan_id: &str) -> bool {
+    let mut conn = db.get().expect("conn");
+    on_backend!(&mut *conn, |c| plan_versions::table
+        .filter(plan_versions::plan_id.eq(plan_id))
+        .select(plan_versions::is_new)
+        .first(c))
+    .expect("plan")
+}
+
+#[test]
+fn a_late_older_version_turns_the_new_plan_into_a_maintained_one() {
+    let test_db = TestDb::new();
+    let db = open(&test_db);
+    load(&db, FeedKind::Clusters, &[CLUSTER.to_string()]);
+    load(&db, FeedKind::Clinics, &[CLINIC.to_string()]);
+    let s = load(
+        &db,
+        FeedKind::Plans,
+        &[plan_line("B", "2022-03-14T10:00:00+01:00")],
+    );
+    assert_eq!(s.loaded, 1);
+    assert!(is_new(&db, "B"));
+    // Older, arriving later, in another batch and another offset notation.
+    load(
+        &db,
+        FeedKind::Plans,
+        &[plan_line("A", "2021-03-14T09:00:00Z")],
+    );
+    assert!(is_new(&db, "A"));
+    assert!(!is_new(&db, "B"), "B is maintained now");
+    // The same instant as A: ties break on source, plan_id, version — A stays first.
+    load(
+        &db,
+        FeedKind::Plans,
+        &[plan_line("C", "2021-03-14T10:00:00+01:00")],
+    );
+    assert!(is_new(&db, "A") && !is_new(&db, "C"));
+    // The same content spelt differently is a no-op; other content is a conflict.
+    let s = load(
+        &db,
+        FeedKind::Plans,
+        &[plan_line("A", "2021-03-14T10:00:00+01:00").replace("0103521234", "010352-1234")],
+    );
+    assert_eq!((s.loaded, s.unchanged, s.rejected), (0, 1, 0));
+    let s = load(
+        &db,
+        FeedKind::Plans,
+        &[plan_line("A", "2021-03-14T10:00:01+01:00")],
+    );
+    assert_eq!((s.loaded, s.unchanged, s.rejected), (0, 0, 1));
+}
+
+#[test]
+fn fatal_errors_exit_1_with_a_message() {
+    let db = TestDb::new();
+    let out = forloeb()
+        .args(["import", "--database", db.url(), "/no/such/folder"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+    let out = forloeb()
+        .args([
+            "import",
+            "--database",
+            db.url(),
+            "--kind",
+            "plans",
+            "/no/such/file.ndjson",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/file.ndjson"));
+    let out = forloeb()
+        .args([
+            "import",
+            "--database",
+            "postgres://127.0.0.1:1/x",
+            "--kind",
+            "plans",
+            "-",
+        ])
+        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open postgres://127.0.0.1:1/x"));
+}
