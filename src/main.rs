@@ -78,7 +78,7 @@ struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
     /// Lines per transaction.
-    #[arg(long, default_value_t = 5000, value_name = "N")]
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
     batch_size: usize,
     /// No progress line, even on a terminal.
     #[arg(long)]
@@ -190,6 +190,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         .get()
         .with_context(|| format!("cannot open {described}"))?;
     run_migrations(&mut conn)?;
+    ingest::prepare_bulk(&mut conn)?;
     let options = ImportOptions {
         batch_size: args.batch_size.max(1),
         progress: !args.quiet,
@@ -223,6 +224,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         }
     };
     drop(importer);
+    ingest::finish_bulk(&mut conn)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",

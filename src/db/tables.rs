@@ -33,20 +33,15 @@ diesel::table! {
         listed -> Bool,
         birth_date -> Date,
         sex -> Text,
+        has_kol -> Bool,
+        has_dm2 -> Bool,
+        has_ihd -> Bool,
+        diagnoses -> Text,
     }
 }
 
 diesel::table! {
-    patient_diagnoses (cpr, position) {
-        cpr -> Text,
-        position -> Integer,
-        plan_type -> Text,
-        since -> Date,
-    }
-}
-
-diesel::table! {
-    plan_versions (source, plan_id, version) {
+    plan_versions (plan_id, source, version) {
         source -> Text,
         plan_id -> Text,
         version -> Integer,
@@ -59,30 +54,8 @@ diesel::table! {
         next_control -> Nullable<Date>,
         is_new -> Bool,
         content_hash -> Text,
-    }
-}
-
-diesel::table! {
-    plan_goals (source, plan_id, version, position) {
-        source -> Text,
-        plan_id -> Text,
-        version -> Integer,
-        position -> Integer,
-        text -> Text,
-        set_on -> Date,
-        achieved -> Bool,
-    }
-}
-
-diesel::table! {
-    plan_measurements (source, plan_id, version, position) {
-        source -> Text,
-        plan_id -> Text,
-        version -> Integer,
-        position -> Integer,
-        code -> Text,
-        value -> Double,
-        measured_on -> Date,
+        goals -> Text,
+        measurements -> Text,
     }
 }
 
@@ -110,7 +83,6 @@ diesel::joinable!(clusters -> regions (region_code));
 diesel::joinable!(clinics -> regions (region_code));
 diesel::joinable!(clinics -> clusters (cluster_id));
 diesel::joinable!(patients -> clinics (ydernummer));
-diesel::joinable!(patient_diagnoses -> patients (cpr));
 diesel::joinable!(plan_versions -> clinics (ydernummer));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -118,10 +90,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clusters,
     clinics,
     patients,
-    patient_diagnoses,
     plan_versions,
-    plan_goals,
-    plan_measurements,
     app_events,
     milestones,
 );

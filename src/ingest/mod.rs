@@ -84,17 +84,14 @@ pub struct FileSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("cannot write the rejects file: {0}")]
     Rejects(std::io::Error),
     #[error(
-        "{file}: {source}; the batch in progress was rolled back, re-run the import to complete it"
+        "{file}: {error}; the batch in progress was rolled back, re-run the import to complete it"
     )]
-    Db { file: String, source: DbError },
+    Db { file: String, error: DbError },
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +105,7 @@ pub struct ImportOptions {
 impl Default for ImportOptions {
     fn default() -> Self {
         Self {
-            batch_size: 5000,
+            batch_size: 50_000,
             progress: false,
         }
     }
@@ -167,13 +164,13 @@ impl<'a> Importer<'a> {
 
     /// Imports one file; `-` reads standard input.
     pub fn import_file(&mut self, kind: FeedKind, path: &Path) -> Result<FileSummary, ImportError> {
-        let read_error = |source| ImportError::Read {
+        let read_error = |error| ImportError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         };
         if path == Path::new("-") {
-            let stdin = std::io::stdin();
-            return self.import_reader(kind, "stdin", stdin.lock(), None);
+            let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+            return self.import_reader(kind, "stdin", stdin, None);
         }
         let file = std::fs::File::open(path).map_err(read_error)?;
         let size = file.metadata().ok().map(|m| m.len());
@@ -193,79 +190,104 @@ impl<'a> Importer<'a> {
         &mut self,
         kind: FeedKind,
         name: &str,
-        mut reader: impl BufRead,
+        reader: impl BufRead + Send,
         size: Option<u64>,
     ) -> Result<FileSummary, ImportError> {
+        let mut summary = match kind {
+            FeedKind::Clusters => {
+                self.pipeline(name, reader, size, parse::cluster, store::clusters)
+            }
+            FeedKind::Clinics => self.pipeline(name, reader, size, parse::clinic, store::clinics),
+            FeedKind::Patients => {
+                self.pipeline(name, reader, size, parse::patient, store::patients)
+            }
+            FeedKind::Plans => self.pipeline(name, reader, size, parse::plan, store::plans),
+            FeedKind::AppEvents => {
+                self.pipeline(name, reader, size, parse::app_event, store::app_events)
+            }
+            FeedKind::Milestones => {
+                self.pipeline(name, reader, size, parse::milestone, store::milestones)
+            }
+        }?;
+        summary.stored = kind.stored(self.conn).map_err(|error| ImportError::Db {
+            file: name.to_string(),
+            error,
+        })?;
+        Ok(summary)
+    }
+
+    /// Two stages on two threads: one reads and parses the next batch while this one stores
+    /// the current batch in a transaction. The channel is a rendezvous, so at most two
+    /// batches are alive at a time whatever the file size.
+    fn pipeline<R: Send>(
+        &mut self,
+        name: &str,
+        reader: impl BufRead + Send,
+        size: Option<u64>,
+        parse: fn(&str) -> Result<R, Rejection>,
+        store: fn(&mut DbConnection, &[R]) -> Result<Vec<Outcome>, DbError>,
+    ) -> Result<FileSummary, ImportError> {
+        let batch_size = self.options.batch_size;
         let mut summary = FileSummary {
             file: name.to_string(),
             ..FileSummary::default()
         };
         let mut progress = Progress::new(name, size, self.options.progress);
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
-        let mut batch: Vec<(u64, String)> = Vec::with_capacity(self.options.batch_size);
-        loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .map_err(|source| ImportError::Read {
-                    path: name.to_string(),
-                    source,
-                })?;
-            if n == 0 {
-                break;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(0);
+            let file = name.to_string();
+            // Line texts are only needed for the rejects file; without one they are dropped.
+            let keep_text = self.rejects.is_some();
+            scope.spawn(move || read_batches(reader, &file, batch_size, keep_text, parse, &tx));
+            for batch in rx {
+                let batch: Batch<R> = batch?;
+                progress.advance(batch.bytes, batch.lines);
+                self.store_batch(&mut summary, batch, store)?;
             }
-            line_no += 1;
-            progress.advance(n as u64);
-            match std::str::from_utf8(&buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => batch.push((line_no, text.trim_end_matches(['\n', '\r']).to_string())),
-                Err(_) => {
-                    summary.read += 1;
-                    let rejection = Rejection::new("line", "not UTF-8");
-                    self.reject(&mut summary, line_no, "", &rejection)?;
-                    continue;
-                }
-            }
-            if batch.len() >= self.options.batch_size {
-                self.flush(kind, &mut summary, &mut batch)?;
-            }
-        }
-        self.flush(kind, &mut summary, &mut batch)?;
-        progress.finish();
-        summary.stored = kind.stored(self.conn).map_err(|source| ImportError::Db {
-            file: name.to_string(),
-            source,
+            Ok::<(), ImportError>(())
         })?;
+        progress.finish();
         Ok(summary)
     }
 
-    /// Parses and stores one batch in one transaction.
-    fn flush(
+    /// Stores the valid records of one batch in one transaction and counts every line.
+    fn store_batch<R>(
         &mut self,
-        kind: FeedKind,
         summary: &mut FileSummary,
-        batch: &mut Vec<(u64, String)>,
+        batch: Batch<R>,
+        store: fn(&mut DbConnection, &[R]) -> Result<Vec<Outcome>, DbError>,
     ) -> Result<(), ImportError> {
-        if batch.is_empty() {
-            return Ok(());
+        let mut valid = Vec::with_capacity(batch.items.len());
+        let mut lines = Vec::with_capacity(batch.items.len());
+        for item in batch.items {
+            match item.parsed {
+                Ok(r) => {
+                    valid.push(r);
+                    lines.push((item.line, item.text, None));
+                }
+                Err(rej) => lines.push((item.line, item.text, Some(rej))),
+            }
         }
-        let outcomes = self
+        let mut stored = self
             .conn
-            .transaction::<_, DbError, _>(|conn| apply(kind, conn, batch))
-            .map_err(|source| ImportError::Db {
+            .transaction::<_, DbError, _>(|conn| store(conn, &valid))
+            .map_err(|error| ImportError::Db {
                 file: summary.file.clone(),
-                source,
-            })?;
-        for ((line_no, text), outcome) in batch.iter().zip(outcomes) {
+                error,
+            })?
+            .into_iter();
+        for (line, text, rejection) in lines {
             summary.read += 1;
+            let outcome = match rejection {
+                Some(r) => Outcome::Rejected(r),
+                None => stored.next().unwrap_or(Outcome::Unchanged),
+            };
             match outcome {
                 Outcome::Loaded => summary.loaded += 1,
                 Outcome::Unchanged => summary.unchanged += 1,
-                Outcome::Rejected(r) => self.reject(summary, *line_no, text, &r)?,
+                Outcome::Rejected(r) => self.reject(summary, line, &text, &r)?,
             }
         }
-        batch.clear();
         Ok(())
     }
 
@@ -298,45 +320,110 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// Parses each line of the batch and stores the valid ones; one outcome per line, in order.
-fn apply(
-    kind: FeedKind,
-    conn: &mut DbConnection,
-    batch: &[(u64, String)],
-) -> Result<Vec<Outcome>, DbError> {
-    match kind {
-        FeedKind::Clusters => apply_with(conn, batch, parse::cluster, store::clusters),
-        FeedKind::Clinics => apply_with(conn, batch, parse::clinic, store::clinics),
-        FeedKind::Patients => apply_with(conn, batch, parse::patient, store::patients),
-        FeedKind::Plans => apply_with(conn, batch, parse::plan, store::plans),
-        FeedKind::AppEvents => apply_with(conn, batch, parse::app_event, store::app_events),
-        FeedKind::Milestones => apply_with(conn, batch, parse::milestone, store::milestones),
+/// Tunes an SQLite connection for a long import: checkpoint the write-ahead log every ~400 MB
+/// instead of every 4 MB, so that index pages dirtied batch after batch are copied back to the
+/// database far less often. Durability per batch is unchanged. A no-op on PostgreSQL.
+pub fn prepare_bulk(conn: &mut DbConnection) -> Result<(), DbError> {
+    if let DbConnection::Sqlite(c) = conn {
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "PRAGMA wal_autocheckpoint = 100000;",
+        )?;
     }
+    Ok(())
 }
 
-fn apply_with<R>(
-    conn: &mut DbConnection,
-    batch: &[(u64, String)],
+/// Folds the log back into the database file and truncates it, then restores the default.
+pub fn finish_bulk(conn: &mut DbConnection) -> Result<(), DbError> {
+    if let DbConnection::Sqlite(c) = conn {
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;",
+        )?;
+    }
+    Ok(())
+}
+
+/// One line read, with what parsing made of it.
+struct Item<R> {
+    line: u64,
+    text: String,
+    parsed: Result<R, Rejection>,
+}
+
+/// Up to `batch_size` non-blank lines, parsed.
+struct Batch<R> {
+    items: Vec<Item<R>>,
+    /// Bytes and lines (blank ones too) consumed, for the progress line.
+    bytes: u64,
+    lines: u64,
+}
+
+/// The reading stage: splits the input into lines, skips blank ones, parses the rest, and
+/// sends batches until the input ends, reading fails, or the storing stage hangs up.
+fn read_batches<R>(
+    mut reader: impl BufRead,
+    file: &str,
+    batch_size: usize,
+    keep_text: bool,
     parse: fn(&str) -> Result<R, Rejection>,
-    store: fn(&mut DbConnection, &[R]) -> Result<Vec<Outcome>, DbError>,
-) -> Result<Vec<Outcome>, DbError> {
-    let parsed: Vec<Result<R, Rejection>> = batch.iter().map(|(_, text)| parse(text)).collect();
-    let mut valid = Vec::with_capacity(parsed.len());
-    let mut slots = Vec::with_capacity(parsed.len());
-    for p in parsed {
-        match p {
-            Ok(r) => {
-                slots.push(None);
-                valid.push(r);
+    tx: &std::sync::mpsc::SyncSender<Result<Batch<R>, ImportError>>,
+) {
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let new_batch = || Batch {
+        items: Vec::with_capacity(batch_size),
+        bytes: 0,
+        lines: 0,
+    };
+    let mut batch = new_batch();
+    loop {
+        buf.clear();
+        let n = match reader.read_until(b'\n', &mut buf) {
+            Ok(n) => n,
+            Err(error) => {
+                let _ = tx.send(Err(ImportError::Read {
+                    path: file.to_string(),
+                    error,
+                }));
+                return;
             }
-            Err(rej) => slots.push(Some(Outcome::Rejected(rej))),
+        };
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        batch.bytes += n as u64;
+        batch.lines += 1;
+        let item = match std::str::from_utf8(&buf) {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => {
+                let text = text.trim_end_matches(['\n', '\r']);
+                Item {
+                    line,
+                    text: if keep_text {
+                        text.to_string()
+                    } else {
+                        String::new()
+                    },
+                    parsed: parse(text),
+                }
+            }
+            Err(_) => Item {
+                line,
+                text: String::new(),
+                parsed: Err(Rejection::new("line", "not UTF-8")),
+            },
+        };
+        batch.items.push(item);
+        if batch.items.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, new_batch());
+            if tx.send(Ok(full)).is_err() {
+                return;
+            }
         }
     }
-    let mut stored = store(conn, &valid)?.into_iter();
-    Ok(slots
-        .into_iter()
-        .map(|slot| slot.or_else(|| stored.next()).unwrap_or(Outcome::Unchanged))
-        .collect())
+    let _ = tx.send(Ok(batch));
 }
 
 /// The feed directory layout `import DIR` expects, for messages.

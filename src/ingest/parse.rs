@@ -57,6 +57,10 @@ impl<'a> Fields<'a> {
 
     fn text(&self, field: &str) -> Parsed<&'a str> {
         match self.get(field) {
+            // PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
+            Some(Value::String(s)) if s.contains('\0') => {
+                Err(self.reject(field, "must not contain NUL characters"))
+            }
             Some(Value::String(s)) if !s.is_empty() => Ok(s),
             Some(Value::String(_)) => Err(self.reject(field, "must not be empty")),
             Some(_) => Err(self.reject(field, "must be a string")),
@@ -175,6 +179,19 @@ pub struct PatientRecord {
     pub listed: bool,
 }
 
+impl PatientRecord {
+    /// The diagnoses as stored and shown: `[{"type": "KOL", "since": "2014-05-02"}, …]`.
+    pub fn diagnoses_json(&self) -> String {
+        Value::Array(
+            self.diagnoses
+                .iter()
+                .map(|(t, since)| serde_json::json!({ "type": t.as_str(), "since": since.to_string() }))
+                .collect(),
+        )
+        .to_string()
+    }
+}
+
 pub fn patient(line: &str) -> Parsed<PatientRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new())?;
@@ -258,6 +275,30 @@ impl PlanRecord {
         }
         let digest = h.finalize();
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl PlanRecord {
+    /// `[{"text": …, "set_on": "YYYY-MM-DD", "achieved": bool}, …]` in the order given.
+    pub fn goals_json(&self) -> String {
+        Value::Array(
+            self.goals
+                .iter()
+                .map(|g| serde_json::json!({ "text": g.text, "set_on": g.set_on.to_string(), "achieved": g.achieved }))
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// `[{"code": …, "value": number, "measured_on": "YYYY-MM-DD"}, …]` in the order given.
+    pub fn measurements_json(&self) -> String {
+        Value::Array(
+            self.measurements
+                .iter()
+                .map(|m| serde_json::json!({ "code": m.code.as_str(), "value": m.value, "measured_on": m.measured_on.to_string() }))
+                .collect(),
+        )
+        .to_string()
     }
 }
 

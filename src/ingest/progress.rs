@@ -30,9 +30,9 @@ impl Progress {
         }
     }
 
-    pub fn advance(&mut self, bytes: u64) {
+    pub fn advance(&mut self, bytes: u64, lines: u64) {
         self.bytes += bytes;
-        self.lines += 1;
+        self.lines += lines;
         if self.enabled && self.last.elapsed() >= EVERY {
             self.last = Instant::now();
             self.draw();

@@ -21,27 +21,27 @@ CREATE TABLE clinics (
 CREATE INDEX clinics_region ON clinics (region_code);
 CREATE INDEX clinics_cluster ON clinics (cluster_id);
 
--- Today's listing. Birth date and sex are derived from the CPR number at import.
+-- Today's listing. Birth date and sex are derived from the CPR number at import. The
+-- diagnoses are kept as given (a JSON array of {"type", "since"}, shown to clinicians) and as
+-- one flag per plan type, which is what the population counts filter on.
 CREATE TABLE patients (
     cpr TEXT PRIMARY KEY NOT NULL CHECK (length(cpr) = 10),
     ydernummer TEXT NOT NULL REFERENCES clinics (ydernummer),
     listed BOOLEAN NOT NULL,
     birth_date DATE NOT NULL,
-    sex TEXT NOT NULL CHECK (sex IN ('F', 'M'))
+    sex TEXT NOT NULL CHECK (sex IN ('F', 'M')),
+    has_kol BOOLEAN NOT NULL,
+    has_dm2 BOOLEAN NOT NULL,
+    has_ihd BOOLEAN NOT NULL,
+    diagnoses TEXT NOT NULL
 );
 CREATE INDEX patients_clinic ON patients (ydernummer, listed);
 
-CREATE TABLE patient_diagnoses (
-    cpr TEXT NOT NULL REFERENCES patients (cpr) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    plan_type TEXT NOT NULL CHECK (plan_type IN ('KOL', 'DM2', 'IHD')),
-    since DATE NOT NULL,
-    PRIMARY KEY (cpr, position)
-);
-
 -- One row per plan version. No foreign key to patients: a plan needs no population line.
 -- is_new: the first version of its (cpr, plan_type) by (created_at, source, plan_id, version);
--- the import keeps it exact when an older version arrives late.
+-- the import keeps it exact when an older version arrives late. Goals and measurements are
+-- the version's content, read whole and never aggregated: JSON arrays in the row, in order.
+-- The key starts with plan_id, the column the import and app events look versions up by.
 CREATE TABLE plan_versions (
     source TEXT NOT NULL CHECK (source IN ('PLSP', 'KIAP')),
     plan_id TEXT NOT NULL CHECK (plan_id <> ''),
@@ -55,36 +55,13 @@ CREATE TABLE plan_versions (
     next_control DATE,
     is_new BOOLEAN NOT NULL,
     content_hash TEXT NOT NULL,
-    PRIMARY KEY (source, plan_id, version)
+    goals TEXT NOT NULL,
+    measurements TEXT NOT NULL,
+    PRIMARY KEY (plan_id, source, version)
 );
 CREATE INDEX plan_versions_patient ON plan_versions (cpr, plan_type, created_at);
 CREATE INDEX plan_versions_clinic_date ON plan_versions (ydernummer, local_date);
 CREATE INDEX plan_versions_date ON plan_versions (local_date);
-CREATE INDEX plan_versions_plan_id ON plan_versions (plan_id);
-
-CREATE TABLE plan_goals (
-    source TEXT NOT NULL,
-    plan_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    text TEXT NOT NULL CHECK (text <> ''),
-    set_on DATE NOT NULL,
-    achieved BOOLEAN NOT NULL,
-    PRIMARY KEY (source, plan_id, version, position),
-    FOREIGN KEY (source, plan_id, version) REFERENCES plan_versions (source, plan_id, version)
-);
-
-CREATE TABLE plan_measurements (
-    source TEXT NOT NULL,
-    plan_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    code TEXT NOT NULL,
-    value DOUBLE PRECISION NOT NULL,
-    measured_on DATE NOT NULL,
-    PRIMARY KEY (source, plan_id, version, position),
-    FOREIGN KEY (source, plan_id, version) REFERENCES plan_versions (source, plan_id, version)
-);
 
 -- Distinct by (cpr, plan, instant, event): the same view delivered twice counts once.
 CREATE TABLE app_events (

@@ -1,9 +1,6 @@
 DROP TABLE milestones;
 DROP TABLE app_events;
-DROP TABLE plan_measurements;
-DROP TABLE plan_goals;
 DROP TABLE plan_versions;
-DROP TABLE patient_diagnoses;
 DROP TABLE patients;
 DROP TABLE clinics;
 DROP TABLE clusters;
