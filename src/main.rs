@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use forloeb_gateway::config::{LogFormat, Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db, DbUrl};
 use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
-use forloeb_gateway::{app, schema, telemetry};
+use forloeb_gateway::{app, demo, schema, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,6 +51,15 @@ enum Command {
     /// Exit status: 0 when every line was accepted, 2 when some were rejected, 1 on a fatal
     /// error (database unreachable, file unreadable).
     Import(ImportArgs),
+    /// Load a deterministic synthetic dataset with the national shape, then serve it.
+    ///
+    /// Generates clusters, clinics, patients, plans, app events and the steering group's
+    /// milestones (invented people and numbers), loads them through the same checks as
+    /// `import`, and starts the server. The default is a small country that loads in seconds;
+    /// --clinics 1693 gives the national scale (about 0.5 M patients, 2,000 plans a week in
+    /// 2022, a quarter of clinics making none). The same seed always gives the same data, so
+    /// running it again changes nothing; use a fresh --database for another size or seed.
+    Demo(DemoArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     ///
     /// The same text as schema/schema.graphql in the repository; clients generate code from it.
@@ -83,6 +92,21 @@ struct ImportArgs {
     /// No progress line, even on a terminal.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Number of clinics (1693 is the national scale).
+    #[arg(long, default_value_t = 120, value_name = "N")]
+    clinics: usize,
+    /// Random seed; the same seed always gives the same data.
+    #[arg(long, default_value_t = 2022, value_name = "S")]
+    seed: u64,
+    /// Load the data and exit without serving.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 #[derive(Args)]
@@ -126,6 +150,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             apply_db(&mut settings, &args.db);
             import(&settings, &args)
+        }
+        Command::Demo(args) => {
+            apply_db(&mut settings, &args.serve.db);
+            if let Some(bind) = &args.serve.bind {
+                settings.server.bind = bind.clone();
+            }
+            demo(&settings, &args)
         }
         Command::Schema => {
             print!("{}", schema::sdl());
@@ -225,14 +256,27 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     };
     drop(importer);
     ingest::finish_bulk(&mut conn)?;
+    let rejected = print_summary(&summaries, started, &described);
+    Ok(if rejected > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints the per-file table and the throughput; returns the number of rejected lines.
+fn print_summary(
+    summaries: &[ingest::FileSummary],
+    started: std::time::Instant,
+    described: &str,
+) -> u64 {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "file", "read", "loaded", "unchanged", "rejected", "stored"
     );
-    let mut lines = 0;
-    let mut rejected = 0;
-    for s in &summaries {
+    let (mut lines, mut rejected) = (0, 0);
+    for s in summaries {
         println!(
             "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",
             s.file, s.read, s.loaded, s.unchanged, s.rejected, s.stored
@@ -244,9 +288,38 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
         "{lines} lines in {secs:.1} s ({:.0} lines/s) into {described}",
         lines as f64 / secs.max(1e-9)
     );
-    Ok(if rejected > 0 {
-        ExitCode::from(EXIT_REJECTED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    rejected
+}
+
+fn demo(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let described = describe_db(settings);
+    let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
+    {
+        let mut conn = db
+            .get()
+            .with_context(|| format!("cannot open {described}"))?;
+        run_migrations(&mut conn)?;
+        ingest::prepare_bulk(&mut conn)?;
+        println!(
+            "generating and loading demo data: {} clinics, seed {}",
+            args.clinics, args.seed
+        );
+        let started = std::time::Instant::now();
+        let options = ImportOptions {
+            progress: true,
+            ..ImportOptions::default()
+        };
+        let data = demo::DemoData::new(args.clinics, args.seed);
+        let summaries = demo::load(&mut conn, &data, options)?;
+        ingest::finish_bulk(&mut conn)?;
+        let rejected = print_summary(&summaries, started, &described);
+        if rejected > 0 {
+            anyhow::bail!("the demo generator wrote {rejected} invalid lines; this is a bug");
+        }
+    }
+    drop(db);
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    serve(settings).map(|()| ExitCode::SUCCESS)
 }

@@ -225,3 +225,49 @@ fn an_unreachable_database_is_a_clear_fatal_error() {
     );
     assert!(!err.contains("secret"), "password leaked: {err}");
 }
+
+#[test]
+fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
+    let db = TestDb::new();
+    let run = || {
+        let out = forloeb()
+            .args([
+                "demo",
+                "--no-serve",
+                "--clinics",
+                "6",
+                "--seed",
+                "5",
+                "--database",
+                db.url(),
+            ])
+            .output()
+            .expect("run demo");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    // file read loaded unchanged rejected stored
+    let rows = |text: &str| -> Vec<Vec<i64>> {
+        text.lines()
+            .filter(|l| l.contains(".ndjson"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .map(|c| c.parse().unwrap_or(-1))
+                    .collect()
+            })
+            .collect()
+    };
+    let first = rows(&run());
+    assert_eq!(first.len(), 6, "six feeds");
+    assert!(first.iter().all(|r| r[3] == 0 && r[4] > 0), "{first:?}");
+    let second = rows(&run());
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(b[1], 0, "nothing new the second time: {second:?}");
+        assert_eq!(a[4], b[4], "same rows stored");
+    }
+}

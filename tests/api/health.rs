@@ -1,10 +1,6 @@
 //! Liveness and readiness, including readiness across a database outage.
 
-use crate::helpers::{spawn_app, spawn_on, test_settings, PgUrl, TestDb, POSTGRES_ENV};
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use crate::helpers::{spawn_app, spawn_on, test_settings, PgUrl, Relay, TestDb, POSTGRES_ENV};
 use std::time::Duration;
 
 #[test]
@@ -21,71 +17,6 @@ fn live_and_ready() {
         "sqlite"
     };
     assert_eq!(r.json()["database"], backend);
-}
-
-/// A TCP relay between the gateway and PostgreSQL that the test can cut and restore: a real
-/// outage as the gateway sees it, without stopping the machine's shared server.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    live: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Relay {
-    fn start(upstream: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
-        let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (up2, live2) = (up.clone(), live.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if !up2.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(&upstream) else {
-                    continue;
-                };
-                let mut tracked = live2.lock().expect("lock");
-                for s in [&client, &server] {
-                    if let Ok(c) = s.try_clone() {
-                        tracked.push(c);
-                    }
-                }
-                pipe(&client, &server);
-                pipe(&server, &client);
-            }
-        });
-        Self { port, up, live }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for s in self.live.lock().expect("lock").drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-fn pipe(from: &TcpStream, to: &TcpStream) {
-    let (mut from, mut to) = (
-        from.try_clone().expect("clone"),
-        to.try_clone().expect("clone"),
-    );
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 16384];
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 || to.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = to.shutdown(Shutdown::Both);
-    });
 }
 
 fn wait_for_status(app: &crate::helpers::TestApp, want: u16) -> u16 {

@@ -1,6 +1,6 @@
 //! `forloeb import` against the committed fixture and its reference figures.
 
-use crate::helpers::{fixture, forloeb, TestDb};
+use crate::helpers::{fixture, forloeb, PgUrl, Relay, TestDb, POSTGRES_ENV};
 use diesel::prelude::*;
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::tables::plan_versions;
@@ -315,4 +315,89 @@ fn fatal_errors_exit_1_with_a_message() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open postgres://127.0.0.1:1/x"));
+}
+
+#[test]
+fn a_database_lost_mid_import_is_exit_1_with_a_clear_message() {
+    let Ok(base) = std::env::var(POSTGRES_ENV) else {
+        eprintln!("skipped: needs {POSTGRES_ENV} (runs in CI's PostgreSQL pass)");
+        return;
+    };
+    let db = TestDb::postgres(&base);
+    let parts = PgUrl::parse(&base);
+    let relay = Relay::start(parts.host_port.clone());
+    let url = parts.to_url(
+        &format!("127.0.0.1:{}", relay.port),
+        db.postgres_name().expect("postgres"),
+    );
+    for kind in ["clusters", "clinics", "patients"] {
+        let status = forloeb()
+            .args(["import", "--quiet", "--database", &url, "--kind", kind])
+            .arg(fixture(&format!("feed/{kind}.ndjson")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("import");
+        assert!(matches!(status.code(), Some(0 | 2)));
+    }
+    let plans = std::fs::read_to_string(fixture("feed/plans.ndjson")).expect("plans");
+    let lines: Vec<&str> = plans.lines().collect();
+    let mut child = forloeb()
+        .args([
+            "import",
+            "--quiet",
+            "--database",
+            &url,
+            "--kind",
+            "plans",
+            "--batch-size",
+            "10",
+            "-",
+        ])
+        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for l in &lines[..50] {
+        writeln!(stdin, "{l}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(500));
+    relay.cut();
+    for l in &lines[50..] {
+        if writeln!(stdin, "{l}").is_err() {
+            break;
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rolled back, re-run the import"), "{err}");
+
+    relay.restore();
+    let out = forloeb()
+        .args(["import", "--quiet", "--database", &url, "--kind", "plans"])
+        .arg(fixture("feed/plans.ndjson"))
+        .output()
+        .expect("rerun");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let handle = open(&db);
+    let mut conn = handle.get().expect("conn");
+    let stored: i64 =
+        on_backend!(&mut *conn, |c| plan_versions::table.count().get_result(c)).expect("count");
+    assert_eq!(stored, expected()["loaded"]["plans"].as_i64().expect("n"));
 }
