@@ -200,9 +200,7 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let described = describe_db(settings);
-    let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
-    let applied = run_migrations(&mut *db.get()?)?;
+    let (_, described, applied) = open_migrated(settings)?;
     if applied.is_empty() {
         println!("{described}: up to date");
     } else {
@@ -214,13 +212,22 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// Exit status when some lines were rejected but the rest loaded.
 const EXIT_REJECTED: u8 = 2;
 
-fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+/// Connects and migrates; returns the pool, a description of the database safe to print, and
+/// the migrations applied.
+fn open_migrated(settings: &Settings) -> anyhow::Result<(Db, String, Vec<String>)> {
     let described = describe_db(settings);
     let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
     let mut conn = db
         .get()
         .with_context(|| format!("cannot open {described}"))?;
-    run_migrations(&mut conn)?;
+    let applied = run_migrations(&mut conn)?;
+    drop(conn);
+    Ok((db, described, applied))
+}
+
+fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let (db, described, _) = open_migrated(settings)?;
+    let mut conn = db.get()?;
     ingest::prepare_bulk(&mut conn)?;
     let options = ImportOptions {
         batch_size: args.batch_size.max(1),
@@ -292,13 +299,9 @@ fn print_summary(
 }
 
 fn demo(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let described = describe_db(settings);
-    let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
+    let (db, described, _) = open_migrated(settings)?;
     {
-        let mut conn = db
-            .get()
-            .with_context(|| format!("cannot open {described}"))?;
-        run_migrations(&mut conn)?;
+        let mut conn = db.get()?;
         ingest::prepare_bulk(&mut conn)?;
         println!(
             "generating and loading demo data: {} clinics, seed {}",

@@ -1,6 +1,6 @@
 //! Liveness and readiness, including readiness across a database outage.
 
-use crate::helpers::{spawn_app, spawn_on, test_settings, PgUrl, Relay, TestDb, POSTGRES_ENV};
+use crate::helpers::{spawn_app, spawn_on, test_settings, Relay, TestDb, POSTGRES_ENV};
 use std::time::Duration;
 
 #[test]
@@ -38,12 +38,7 @@ fn readiness_follows_a_postgres_outage_without_restart() {
         return;
     };
     let db = TestDb::postgres(&base);
-    let parts = PgUrl::parse(&base);
-    let relay = Relay::start(parts.host_port.clone());
-    let via_relay = parts.to_url(
-        &format!("127.0.0.1:{}", relay.port),
-        db.postgres_name().expect("a PostgreSQL test database"),
-    );
+    let (relay, via_relay) = Relay::to_database(&base, &db);
     let mut settings = test_settings(&via_relay);
     settings.database.ready_timeout_ms = 500;
     settings.database.connect_timeout_secs = 1;

@@ -348,6 +348,17 @@ impl Relay {
         Self { port, up, live }
     }
 
+    /// A relay to the PostgreSQL server of `base`, and the URL of `db` through it.
+    pub fn to_database(base: &str, db: &TestDb) -> (Self, String) {
+        let parts = PgUrl::parse(base);
+        let relay = Self::start(parts.host_port.clone());
+        let url = parts.to_url(
+            &format!("127.0.0.1:{}", relay.port),
+            db.postgres_name().expect("a PostgreSQL test database"),
+        );
+        (relay, url)
+    }
+
     pub fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         for s in self.live.lock().expect("lock").drain(..) {

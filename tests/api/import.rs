@@ -1,6 +1,6 @@
 //! `forloeb import` against the committed fixture and its reference figures.
 
-use crate::helpers::{fixture, forloeb, PgUrl, Relay, TestDb, POSTGRES_ENV};
+use crate::helpers::{fixture, forloeb, Relay, TestDb, POSTGRES_ENV};
 use diesel::prelude::*;
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::tables::plan_versions;
@@ -56,6 +56,20 @@ fn import_dir(db: &TestDb, extra: &[&str]) -> (Option<i32>, HashMap<String, Vec<
         summary(&out.stdout),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Imports the fixture's clusters, clinics and patients: what plans refer to.
+fn load_references(url: &str) {
+    for kind in ["clusters", "clinics", "patients"] {
+        let status = forloeb()
+            .args(["import", "--quiet", "--database", url, "--kind", kind])
+            .arg(fixture(&format!("feed/{kind}.ndjson")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("import");
+        assert!(matches!(status.code(), Some(0 | 2)), "{kind}: {status}");
+    }
 }
 
 fn new_versions(db: &Db) -> i64 {
@@ -136,16 +150,7 @@ fn a_second_import_changes_nothing() {
 #[test]
 fn a_killed_import_rerun_ends_in_the_same_state() {
     let db = TestDb::new();
-    for kind in ["clusters", "clinics", "patients"] {
-        let status = forloeb()
-            .args(["import", "--quiet", "--database", db.url(), "--kind", kind])
-            .arg(fixture(&format!("feed/{kind}.ndjson")))
-            .stderr(Stdio::null())
-            .stdout(Stdio::null())
-            .status()
-            .expect("import");
-        assert!(matches!(status.code(), Some(0 | 2)));
-    }
+    load_references(db.url());
     let plans = std::fs::read_to_string(fixture("feed/plans.ndjson")).expect("plans");
     let lines: Vec<&str> = plans.lines().collect();
     let mut child = forloeb()
@@ -324,22 +329,8 @@ fn a_database_lost_mid_import_is_exit_1_with_a_clear_message() {
         return;
     };
     let db = TestDb::postgres(&base);
-    let parts = PgUrl::parse(&base);
-    let relay = Relay::start(parts.host_port.clone());
-    let url = parts.to_url(
-        &format!("127.0.0.1:{}", relay.port),
-        db.postgres_name().expect("postgres"),
-    );
-    for kind in ["clusters", "clinics", "patients"] {
-        let status = forloeb()
-            .args(["import", "--quiet", "--database", &url, "--kind", kind])
-            .arg(fixture(&format!("feed/{kind}.ndjson")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("import");
-        assert!(matches!(status.code(), Some(0 | 2)));
-    }
+    let (relay, url) = Relay::to_database(&base, &db);
+    load_references(&url);
     let plans = std::fs::read_to_string(fixture("feed/plans.ndjson")).expect("plans");
     let lines: Vec<&str> = plans.lines().collect();
     let mut child = forloeb()
