@@ -11,7 +11,6 @@ mod store;
 pub use parse::Rejection;
 pub use store::Outcome;
 
-use crate::db::tables;
 use crate::db::{DbConnection, DbError};
 use crate::on_backend;
 use diesel::prelude::*;
@@ -82,15 +81,14 @@ impl FeedKind {
 
     /// Rows now stored for this feed (distinct keys).
     fn stored(self, conn: &mut DbConnection) -> Result<i64, DbError> {
-        use tables::*;
-        Ok(on_backend!(conn, |c| match self {
-            FeedKind::Clusters => clusters::table.count().get_result(c),
-            FeedKind::Clinics => clinics::table.count().get_result(c),
-            FeedKind::Patients => patients::table.count().get_result(c),
-            FeedKind::Plans => plan_versions::table.count().get_result(c),
-            FeedKind::AppEvents => app_events::table.count().get_result(c),
-            FeedKind::Milestones => milestones::table.count().get_result(c),
-        })?)
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {}", self.table()));
+        let row: Count = on_backend!(conn, |c| count.get_result(c))?;
+        Ok(row.n)
     }
 }
 

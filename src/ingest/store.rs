@@ -35,12 +35,17 @@ fn keys_per_lookup(conn: &DbConnection) -> usize {
     }
 }
 
-/// Runs a statement over `keys` in chunks of `IN (…)` lists and concatenates the rows.
-fn lookup<K, T>(
+/// Runs a statement over the distinct `keys` in chunks of `IN (…)` lists and concatenates the
+/// rows. Batches repeat keys heavily (50,000 plan lines name about 1,700 clinics; a patient's
+/// app events all name the same CPR), so each key is sent once.
+fn lookup<K: Ord + Clone, T>(
     per_lookup: usize,
     keys: &[K],
     mut query: impl FnMut(&[K]) -> Result<Vec<T>, diesel::result::Error>,
 ) -> Result<Vec<T>, DbError> {
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
     let mut out = Vec::new();
     for chunk in keys.chunks(per_lookup) {
         out.extend(query(chunk)?);

@@ -284,42 +284,43 @@ fn a_late_older_version_turns_the_new_plan_into_a_maintained_one() {
     assert_eq!((s.loaded, s.unchanged, s.rejected), (0, 0, 1));
 }
 
+/// Runs `forloeb import ARGS` and expects exit 1 with `message` on stderr.
+fn assert_fatal(args: &[&str], message: &str) {
+    let out = forloeb()
+        .arg("import")
+        .args(args)
+        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "1")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(message), "{err}");
+}
+
 #[test]
 fn fatal_errors_exit_1_with_a_message() {
     let db = TestDb::new();
-    let out = forloeb()
-        .args(["import", "--database", db.url(), "/no/such/folder"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
-    let out = forloeb()
-        .args([
-            "import",
+    assert_fatal(&["--database", db.url(), "/no/such/folder"], "not a folder");
+    assert_fatal(
+        &[
             "--database",
             db.url(),
             "--kind",
             "plans",
             "/no/such/file.ndjson",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/file.ndjson"));
-    let out = forloeb()
-        .args([
-            "import",
+        ],
+        "cannot read /no/such/file.ndjson",
+    );
+    assert_fatal(
+        &[
             "--database",
             "postgres://127.0.0.1:1/x",
             "--kind",
             "plans",
             "-",
-        ])
-        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "1")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open postgres://127.0.0.1:1/x"));
+        ],
+        "cannot open postgres://127.0.0.1:1/x",
+    );
 }
 
 #[test]
