@@ -1,5 +1,6 @@
 //! Startup shared by `forloeb serve` and the integration tests: connect, migrate, bind, serve.
 
+use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::{run_migrations, Db, DbError};
 use crate::{http, schema};
@@ -10,6 +11,8 @@ use std::net::{SocketAddr, TcpListener};
 pub enum StartError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -26,6 +29,13 @@ pub struct Started {
 
 /// Must run inside an actix system (the server registers with it).
 pub fn start(settings: &Settings) -> Result<Started, StartError> {
+    let auth = Authenticator::new(&settings.auth)?;
+    if auth.is_demo() {
+        tracing::warn!(
+            "tokens are checked with the shared HS256 demo key from the config: anyone who has \
+             it can mint any token; configure auth.jwks_file for real use"
+        );
+    }
     let db = Db::connect(&settings.database)?;
     let applied = run_migrations(&mut *db.get()?)?;
     if !applied.is_empty() {
@@ -38,6 +48,6 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
     let schema = schema::build(db.clone());
-    let server = http::serve(listener, settings, db.clone(), schema).map_err(bind_error)?;
+    let server = http::serve(listener, settings, db.clone(), schema, auth).map_err(bind_error)?;
     Ok(Started { server, addr, db })
 }

@@ -20,6 +20,38 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub access: AccessSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The `iss` every token must carry.
+    pub issuer: String,
+    /// A value the token's `aud` must contain.
+    pub audience: String,
+    /// Signature algorithms accepted, e.g. ["RS256", "ES256"]. "none" is never accepted.
+    pub algorithms: Vec<String>,
+    /// A JWKS file with the public keys; empty for none.
+    pub jwks_file: String,
+    /// At most one re-read of the JWKS per this many seconds when a token names an unknown `kid`.
+    pub jwks_refresh_secs: u64,
+    /// Shared HS256 secret for local demos; empty for none. Refused while a JWKS is configured.
+    pub hs256_secret: Secret,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+    /// Tokens longer than this are refused before any parsing.
+    pub max_token_bytes: usize,
+    /// Whether requests without a token may run introspection-only documents.
+    pub anonymous_introspection: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSettings {
+    /// Person counts from 1 to this minus one are suppressed for region and ministry users.
+    pub disclosure_threshold: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +173,16 @@ impl Settings {
             "server.body_limit_bytes",
             self.server.body_limit_bytes as u64,
         )?;
+        positive(
+            "access.disclosure_threshold",
+            u64::from(self.access.disclosure_threshold),
+        )?;
+        positive("auth.max_token_bytes", self.auth.max_token_bytes as u64)?;
+        if self.auth.algorithms.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.algorithms must name at least one algorithm".into(),
+            ));
+        }
         if self.database.url.expose().trim().is_empty() {
             return Err(ConfigError::Invalid(
                 "database.url must not be empty".into(),
@@ -213,6 +255,14 @@ fn scalar(raw: &str) -> toml::Value {
     }
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
+    }
+    // Lists are written as TOML arrays: FORLOEB_AUTH_ALGORITHMS='["RS256","ES256"]'.
+    if raw.trim_start().starts_with('[') {
+        if let Ok(mut t) = format!("v = {raw}").parse::<toml::Table>() {
+            if let Some(v @ toml::Value::Array(_)) = t.remove("v") {
+                return v;
+            }
+        }
     }
     toml::Value::String(raw.to_string())
 }

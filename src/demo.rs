@@ -464,6 +464,44 @@ pub fn load(
     Ok(summaries)
 }
 
+/// One principal per role with data behind it: the first clinic with listed patients, one of
+/// its patients with a plan, that clinic's region; for the tokens `demo` prints.
+pub fn sample_principals(
+    conn: &mut crate::db::DbConnection,
+) -> Result<Vec<crate::auth::Principal>, crate::db::DbError> {
+    use crate::auth::{Actor, Principal};
+    use crate::db::tables::{clinics, patients, plan_versions};
+    use crate::domain::{Cpr, RegionCode, Source, Ydernummer};
+    use diesel::prelude::*;
+    let found: Option<(String, String, String)> = patients::table
+        .inner_join(clinics::table)
+        .filter(patients::listed.eq(true))
+        .filter(diesel::dsl::exists(
+            plan_versions::table.filter(plan_versions::cpr.eq(patients::cpr)),
+        ))
+        .order(patients::cpr)
+        .select((patients::cpr, patients::ydernummer, clinics::region_code))
+        .first(conn)
+        .optional()?;
+    let mut out = vec![Principal::new("demo-ministry", Actor::Ministry)];
+    if let Some((cpr, y, region)) = found {
+        if let (Ok(cpr), Ok(y), Ok(region)) = (
+            Cpr::parse(&cpr),
+            Ydernummer::parse(&y),
+            RegionCode::parse(&region),
+        ) {
+            out.insert(0, Principal::new("demo-patient", Actor::Patient(cpr)));
+            out.insert(1, Principal::new("demo-clinician", Actor::Clinician(y)));
+            out.insert(2, Principal::new("demo-region", Actor::Region(region)));
+        }
+    }
+    out.push(Principal::new(
+        "demo-supplier",
+        Actor::Supplier(Source::Plsp),
+    ));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

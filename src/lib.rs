@@ -1,13 +1,20 @@
 //! forloeb-gateway: one GraphQL API to the digital care plans (forløbsplaner) of Danish
 //! general practice, for patients, clinicians, regions and the ministry.
 
+pub mod access;
 pub mod app;
+pub mod auth;
+pub mod clusters;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod gql;
 pub mod http;
 pub mod ingest;
+pub mod plans;
+pub mod population;
+pub mod rollout;
 pub mod schema;
 pub mod telemetry;

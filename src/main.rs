@@ -2,10 +2,12 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use forloeb_gateway::auth::{Actor, Authenticator, Principal};
 use forloeb_gateway::config::{LogFormat, Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db, DbUrl};
+use forloeb_gateway::domain::{Cpr, RegionCode, Source, Ydernummer};
 use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
-use forloeb_gateway::{app, demo, schema, telemetry};
+use forloeb_gateway::{access, app, demo, rollout, schema, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,6 +66,74 @@ enum Command {
     ///
     /// The same text as schema/schema.graphql in the repository; clients generate code from it.
     Schema,
+    /// Mint a demo bearer token with the configured HS256 secret.
+    ///
+    /// For local use against a gateway that accepts HS256 (the default config). In production
+    /// tokens come from the identity provider and are checked against its JWKS. Prints the
+    /// token alone, for `curl -H "Authorization: Bearer $(forloeb token …)"`.
+    Token(TokenArgs),
+    /// Print the access policy as a Markdown table: who may read which field, how far.
+    ///
+    /// The same table the gateway enforces on every field; the README includes it.
+    Policy,
+    /// Print the steering group's status report for a date.
+    ///
+    /// National and per-region OK22 distribution, inactive and heart-plan clinics, active app
+    /// users, plans made this year and weekly new/maintained plans, from the same queries as
+    /// the API. --format json prints the shape of `reference.py --report D`.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The role the token acts as.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Patient: the CPR number the token belongs to.
+    #[arg(long, value_name = "CPR")]
+    cpr: Option<String>,
+    /// Clinician: the clinic they act for.
+    #[arg(long, value_name = "YDERNUMMER")]
+    ydernummer: Option<String>,
+    /// Region user: the region code (1081–1085).
+    #[arg(long, value_name = "CODE")]
+    region: Option<String>,
+    /// Supplier: PLSP or KIAP.
+    #[arg(long, value_name = "SOURCE")]
+    source: Option<String>,
+    /// The subject (`sub`): who acts; recorded in the audit log.
+    #[arg(long, default_value = "demo-user")]
+    sub: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    ttl: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Patient,
+    Clinician,
+    Region,
+    Ministry,
+    Supplier,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The as-of date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    as_of: String,
+    /// "text" for people, "json" for machines.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
@@ -162,7 +232,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", schema::sdl());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Token(args) => {
+            let principal = principal(&args)?;
+            let ttl = std::time::Duration::from_secs(args.ttl);
+            println!("{}", Authenticator::mint(&settings.auth, &principal, ttl)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy => {
+            print!("{}", access::policy::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            apply_db(&mut settings, &args.db);
+            report(&settings, &args)
+        }
     }
+}
+
+fn principal(args: &TokenArgs) -> anyhow::Result<Principal> {
+    let need = |v: &Option<String>, flag: &str, role: &str| {
+        v.clone()
+            .with_context(|| format!("--role {role} needs {flag}"))
+    };
+    let actor = match args.role {
+        RoleArg::Patient => {
+            Actor::Patient(Cpr::parse(&need(&args.cpr, "--cpr", "patient")?).context("--cpr")?)
+        }
+        RoleArg::Clinician => Actor::Clinician(
+            Ydernummer::parse(&need(&args.ydernummer, "--ydernummer", "clinician")?)
+                .context("--ydernummer")?,
+        ),
+        RoleArg::Region => Actor::Region(
+            RegionCode::parse(&need(&args.region, "--region", "region")?).context("--region")?,
+        ),
+        RoleArg::Ministry => Actor::Ministry,
+        RoleArg::Supplier => Actor::Supplier(
+            Source::parse(&need(&args.source, "--source", "supplier")?).context("--source")?,
+        ),
+    };
+    Ok(Principal::new(args.sub.clone(), actor))
+}
+
+fn report(settings: &Settings, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let d = forloeb_gateway::domain::parse_date(&args.as_of).context("--as-of")?;
+    let (db, _, _) = open_migrated(settings)?;
+    let mut conn = db.get()?;
+    let report = rollout::report::build(&mut conn, d)?;
+    match args.format {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        ReportFormat::Text => print!("{}", rollout::report::text(&report)),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn apply_db(settings: &mut Settings, args: &DbArgs) {
@@ -320,7 +440,17 @@ fn demo(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("the demo generator wrote {rejected} invalid lines; this is a bug");
         }
     }
+    let samples = demo::sample_principals(&mut *db.get()?)?;
     drop(db);
+    println!("\ndemo tokens (valid 12 hours; send as \"Authorization: Bearer <token>\"):");
+    for p in samples {
+        let token = Authenticator::mint(
+            &settings.auth,
+            &p,
+            std::time::Duration::from_secs(12 * 3600),
+        )?;
+        println!("  {:<10} {token}", p.role().as_str());
+    }
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }

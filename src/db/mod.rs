@@ -4,6 +4,7 @@
 
 mod connection;
 mod migrate;
+pub mod sql;
 pub mod tables;
 
 pub use connection::{Backend, DbConnection, DbUrl};

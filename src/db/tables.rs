@@ -94,3 +94,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_events,
     milestones,
 );
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        request_id -> Text,
+        actor_role -> Text,
+        actor_sub -> Text,
+        actor_clinic -> Nullable<Text>,
+        subject_cpr -> Text,
+        operation -> Nullable<Text>,
+        types -> Text,
+    }
+}

@@ -112,6 +112,10 @@ impl Timestamp {
         Ok(Self(local.with_timezone(&Utc)))
     }
 
+    pub fn now() -> Self {
+        Self(Utc::now())
+    }
+
     pub fn from_micros(micros: i64) -> Option<Self> {
         DateTime::from_timestamp_micros(micros).map(Self)
     }

@@ -6,14 +6,22 @@
 //! extractor answers differently.
 
 use super::AppState;
+use crate::access::{write_audit, Viewer};
+use crate::auth::{Actor, Principal};
+use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
+use crate::gql::RequestState;
+use crate::http::RequestId;
+use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
 use async_graphql::Variables;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -158,13 +166,13 @@ pub async fn post(
     let json: Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))?;
     let call = GraphqlCall::from_json(json)?;
-    execute(&state, call, response_type, false).await
+    execute(&req, &state, call, response_type, false).await
 }
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     let response_type = ResponseType::negotiate(&req)?;
     let call = GraphqlCall::from_query_string(req.query_string())?;
-    execute(&state, call, response_type, true).await
+    execute(&req, &state, call, response_type, true).await
 }
 
 /// Any other method on /graphql.
@@ -238,6 +246,7 @@ async fn read_body(
 }
 
 async fn execute(
+    req: &HttpRequest,
     state: &AppState,
     call: GraphqlCall,
     response_type: ResponseType,
@@ -252,7 +261,12 @@ async fn execute(
     }
     // Parse once up front (the schema reuses it) to learn the operation's name and kind.
     let wanted = request.operation_name.clone();
+    let mut operation_name = None;
+    let mut introspection_only = false;
+    // A document that does not parse answers with its syntax error alone, whoever asks.
+    let mut unparsable = true;
     if let Ok(doc) = request.parsed_query() {
+        unparsable = false;
         let selected = match &doc.operations {
             DocumentOperations::Single(op) => Some((None, op)),
             DocumentOperations::Multiple(ops) => match &wanted {
@@ -271,11 +285,45 @@ async fn execute(
                     "only queries may be sent over GET; send mutations with POST",
                 ));
             }
-            if let Some(name) = name {
+            introspection_only = op.node.ty == OperationType::Query
+                && op.node.selection_set.node.items.iter().all(|s| {
+                    matches!(&s.node, Selection::Field(f) if f.node.name.node.starts_with("__"))
+                });
+            if let Some(name) = &name {
                 tracing::Span::current().record("operation", name.as_str());
             }
+            operation_name = name;
         }
     }
+    let principal = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => Some(
+            state
+                .auth
+                .verify_header(value.as_bytes())
+                .map_err(|e| HttpError::new(Code::Unauthenticated, e.to_string()))?,
+        ),
+        None if unparsable || (state.anonymous_introspection && introspection_only) => None,
+        None => {
+            return Err(HttpError::new(
+                Code::Unauthenticated,
+                "Authorization: missing; send \"Authorization: Bearer <token>\"",
+            ))
+        }
+    };
+    let request_state = Arc::new(RequestState::default());
+    if let Some(principal) = &principal {
+        let viewer = viewer(state, principal.clone()).await?;
+        request = request
+            .data(PlansDataLoader::new(
+                PlansLoader {
+                    db: state.db.clone(),
+                    scope: viewer.scope(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(viewer);
+    }
+    request = request.data(request_state.clone());
     let response = state.schema.execute(request).await;
     // A request error (the document did not parse or validate) leaves no data; field errors
     // carry a path. With graphql-response+json the former is a 400, the latter a 200.
@@ -287,6 +335,36 @@ async fn execute(
     } else {
         actix_web::http::StatusCode::OK
     };
+    // The audit goes first: person-level data leaves only once its reads are on record.
+    if let Some(principal) = principal.filter(|_| !request_state.trail.is_empty()) {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        state
+            .db
+            .run(move |c| {
+                write_audit(
+                    c,
+                    &request_state.trail,
+                    &principal,
+                    &request_id,
+                    operation_name.as_deref(),
+                    Timestamp::now(),
+                )
+                .map_err(|e| e.0)
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "audit write failed; the answer is withheld");
+                HttpError::new(
+                    Code::Internal,
+                    "internal error: the answer was withheld because its audit record could \
+                     not be written",
+                )
+            })?;
+    }
     let body = serde_json::to_vec(&response).map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a GraphQL response");
         HttpError::new(Code::Internal, "internal error")
@@ -297,4 +375,33 @@ async fn execute(
             HeaderValue::from_static(response_type.content_type()),
         ))
         .body(body))
+}
+
+/// The caller as the resolvers see them; a clinician's cluster and region come from their
+/// clinic's row.
+async fn viewer(state: &AppState, principal: Principal) -> Result<Viewer, HttpError> {
+    let placement = match &principal.actor {
+        Actor::Clinician(y) => {
+            let y = y.as_str().to_string();
+            state
+                .db
+                .run(move |c| crate::clusters::repo::clinic_placement(c, &y))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot look up the clinician's clinic");
+                    HttpError::new(Code::Internal, "internal error")
+                })?
+        }
+        _ => None,
+    };
+    let (clinic_region, cluster) = match placement {
+        Some((region, cluster)) => (crate::domain::RegionCode::parse(&region).ok(), cluster),
+        None => (None, None),
+    };
+    Ok(Viewer {
+        principal,
+        cluster,
+        clinic_region,
+        disclosure_threshold: state.disclosure_threshold,
+    })
 }

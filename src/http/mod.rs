@@ -4,6 +4,7 @@ mod graphql;
 mod health;
 mod request_span;
 
+use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Code, HttpError};
@@ -21,6 +22,9 @@ pub struct AppState {
     pub schema: GatewaySchema,
     pub db: Db,
     pub body_limit: usize,
+    pub auth: Authenticator,
+    pub disclosure_threshold: u32,
+    pub anonymous_introspection: bool,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -31,11 +35,15 @@ pub fn serve(
     settings: &Settings,
     db: Db,
     schema: GatewaySchema,
+    auth: Authenticator,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         schema,
         db,
         body_limit: settings.server.body_limit_bytes,
+        auth,
+        disclosure_threshold: settings.access.disclosure_threshold,
+        anonymous_introspection: settings.auth.anonymous_introspection,
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {

@@ -31,9 +31,11 @@ fn graphql_response_json_is_answered_when_accepted() {
     assert_eq!(r.content_type, "application/graphql-response+json");
 
     // A document that does not validate is a request error: 400 under the new media type…
+    let bearer = format!("Bearer {}", crate::helpers::ministry());
+    let auth = ("authorization", bearer.as_str());
     let r = app.post_raw(
         "/graphql",
-        &[JSON, accept],
+        &[JSON, accept, auth],
         r#"{"query":"{ noSuchField }"}"#,
     );
     assert_eq!(r.status, 400, "{}", r.body);
@@ -41,7 +43,7 @@ fn graphql_response_json_is_answered_when_accepted() {
         .as_str()
         .is_some_and(|m| m.contains("noSuchField")));
     // …and 200 with the legacy application/json.
-    let r = app.post_raw("/graphql", &[JSON], r#"{"query":"{ noSuchField }"}"#);
+    let r = app.post_raw("/graphql", &[JSON, auth], r#"{"query":"{ noSuchField }"}"#);
     assert_eq!(r.status, 200);
     assert!(r.json()["data"].is_null());
 }
@@ -135,8 +137,12 @@ fn mutations_over_get_are_refused_with_405() {
     let r =
         app.get("/graphql?query=query%20Q%7B__typename%7D%20mutation%20M%7Bx%7D&operationName=M");
     assert_eq!(r.status, 405);
-    let r = app.get(
+    let r = app.get_with(
         "/graphql?query=query%20Q%7B__typename%7D%20query%20R%7BapiVersion%7D&operationName=R",
+        &[(
+            "authorization",
+            &format!("Bearer {}", crate::helpers::ministry()),
+        )],
     );
     assert_eq!(r.status, 200);
     assert!(r.json()["data"]["apiVersion"].is_string());

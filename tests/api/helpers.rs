@@ -301,6 +301,32 @@ impl TestApp {
         read(req.send_string(body))
     }
 
+    /// POST a GraphQL request with a bearer token.
+    pub fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Reply {
+        self.post_raw(
+            "/graphql",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Bearer {token}")),
+            ],
+            &json!({ "query": query, "variables": variables }).to_string(),
+        )
+    }
+
+    /// Loads a feed folder into this app's database through the real `forloeb import`.
+    pub fn import(&self, dir: &std::path::Path) {
+        let out = forloeb()
+            .args(["import", "--quiet", "--database", self.db.url()])
+            .arg(dir)
+            .output()
+            .expect("run forloeb import");
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(2),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// POST a GraphQL request as application/json.
     pub fn graphql(&self, query: &str, variables: Value) -> Reply {
         self.post_raw(
@@ -385,4 +411,34 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
         }
         let _ = to.shutdown(Shutdown::Both);
     });
+}
+
+/// A demo token (HS256, default test settings) for a principal.
+pub fn token(actor: forloeb_gateway::auth::Actor) -> String {
+    let settings = test_settings("unused.db");
+    let principal = forloeb_gateway::auth::Principal::new("test-user", actor);
+    forloeb_gateway::auth::Authenticator::mint(&settings.auth, &principal, Duration::from_secs(600))
+        .expect("mint")
+}
+
+pub fn ministry() -> String {
+    token(forloeb_gateway::auth::Actor::Ministry)
+}
+
+pub fn clinician(ydernummer: &str) -> String {
+    token(forloeb_gateway::auth::Actor::Clinician(
+        forloeb_gateway::domain::Ydernummer::parse(ydernummer).expect("ydernummer"),
+    ))
+}
+
+pub fn patient(cpr: &str) -> String {
+    token(forloeb_gateway::auth::Actor::Patient(
+        forloeb_gateway::domain::Cpr::parse(cpr).expect("cpr"),
+    ))
+}
+
+pub fn region(code: &str) -> String {
+    token(forloeb_gateway::auth::Actor::Region(
+        forloeb_gateway::domain::RegionCode::parse(code).expect("region"),
+    ))
 }

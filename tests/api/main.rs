@@ -2,8 +2,11 @@
 //! default, PostgreSQL when FORLOEB_TEST_POSTGRES_URL is set). One test binary on purpose:
 //! every extra binary costs a link of the whole crate.
 
+mod access;
+mod auth;
 mod cli;
 mod graphql_http;
 mod health;
 mod helpers;
 mod import;
+mod rollout;

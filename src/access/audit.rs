@@ -1,0 +1,191 @@
+//! The audit trail: person-level reads are collected while a request resolves and written in
+//! one transaction before the answer leaves. If the write fails, the answer is not sent.
+
+use crate::auth::Principal;
+use crate::db::tables::{app_events, audit_log};
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cpr, Timestamp};
+use crate::on_backend;
+use async_graphql::SimpleObject;
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// What one request read, filled in by the resolvers that load person-level rows.
+#[derive(Default)]
+pub struct AuditTrail {
+    inner: Mutex<Trail>,
+}
+
+#[derive(Default)]
+struct Trail {
+    /// Whose data, and which types of it.
+    subjects: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Plans a patient read themselves: (cpr, source, plan_id), recorded as `plan_viewed`.
+    views: BTreeSet<(String, String, String)>,
+}
+
+impl AuditTrail {
+    /// Notes that person-level data of `cpr`, of GraphQL type `type_name`, is in the answer.
+    pub fn read(&self, cpr: &Cpr, type_name: &'static str) {
+        if let Ok(mut t) = self.inner.lock() {
+            t.subjects
+                .entry(cpr.as_str().to_string())
+                .or_default()
+                .insert(type_name);
+        }
+    }
+
+    /// Notes that a patient read their own plan through the gateway (an app event).
+    pub fn viewed(&self, cpr: &Cpr, source: &str, plan_id: &str) {
+        if let Ok(mut t) = self.inner.lock() {
+            t.views.insert((
+                cpr.as_str().to_string(),
+                source.to_string(),
+                plan_id.to_string(),
+            ));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner
+            .lock()
+            .map(|t| t.subjects.is_empty() && t.views.is_empty())
+            .unwrap_or(false)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("audit write failed: {0}")]
+pub struct AuditWriteError(#[from] pub DbError);
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct AuditRow {
+    at: i64,
+    request_id: String,
+    actor_role: String,
+    actor_sub: String,
+    actor_clinic: Option<String>,
+    subject_cpr: String,
+    operation: Option<String>,
+    types: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = app_events)]
+struct ViewRow {
+    cpr: String,
+    source: String,
+    plan_id: String,
+    at: i64,
+    event: String,
+    local_date: chrono::NaiveDate,
+}
+
+/// Writes one audit record per person read, and the patient's own plan views, atomically.
+pub fn write_audit(
+    conn: &mut DbConnection,
+    trail: &AuditTrail,
+    principal: &Principal,
+    request_id: &str,
+    operation: Option<&str>,
+    now: Timestamp,
+) -> Result<(), AuditWriteError> {
+    let (audit, views) = {
+        let t = trail
+            .inner
+            .lock()
+            .map_err(|_| DbError::Unavailable("audit trail poisoned".into()))?;
+        let audit: Vec<AuditRow> = t
+            .subjects
+            .iter()
+            .map(|(cpr, types)| AuditRow {
+                at: now.micros(),
+                request_id: request_id.to_string(),
+                actor_role: principal.role().as_str().to_string(),
+                actor_sub: principal.sub.clone(),
+                actor_clinic: principal.clinic().map(|y| y.as_str().to_string()),
+                subject_cpr: cpr.clone(),
+                operation: operation.map(str::to_string),
+                types: types.iter().copied().collect::<Vec<_>>().join(","),
+            })
+            .collect();
+        let views: Vec<ViewRow> = t
+            .views
+            .iter()
+            .map(|(cpr, source, plan_id)| ViewRow {
+                cpr: cpr.clone(),
+                source: source.clone(),
+                plan_id: plan_id.clone(),
+                at: now.micros(),
+                event: "plan_viewed".into(),
+                local_date: now.local_date(),
+            })
+            .collect();
+        (audit, views)
+    };
+    conn.transaction::<_, DbError, _>(|conn| {
+        // Row by row: SQLite takes no multi-row insert with defaults or ON CONFLICT, and a
+        // request reads few persons.
+        on_backend!(conn, |c| {
+            for row in &audit {
+                diesel::insert_into(audit_log::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            for row in &views {
+                diesel::insert_into(app_events::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        });
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// One read of a patient's data, as the patient sees it in the Min Læge App.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct AccessLogEntry {
+    /// When the data was read (local time, Europe/Copenhagen).
+    pub at: String,
+    /// The reader's role: patient, clinician.
+    pub role: String,
+    #[graphql(skip)]
+    pub clinic_id: Option<String>,
+    /// The operation the reading client named, if any.
+    pub operation: Option<String>,
+}
+
+/// A patient's own audit entries, newest first.
+pub fn access_log(
+    conn: &mut DbConnection,
+    cpr: &Cpr,
+    limit: i64,
+) -> Result<Vec<AccessLogEntry>, DbError> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = audit_log::table
+        .filter(audit_log::subject_cpr.eq(cpr.as_str()))
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(limit)
+        .select((
+            audit_log::at,
+            audit_log::actor_role,
+            audit_log::actor_clinic,
+            audit_log::operation,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, role, clinic_id, operation)| AccessLogEntry {
+            at: Timestamp::from_micros(at)
+                .map(|t| t.to_local_rfc3339())
+                .unwrap_or_default(),
+            role,
+            clinic_id,
+            operation,
+        })
+        .collect())
+}

@@ -1,0 +1,24 @@
+//! Who may see what (DOMAIN.md): the policy table, enforced on every field resolution by one
+//! extension; row scopes for the repositories; disclosure control for person counts; the
+//! audit trail of person-level reads.
+
+mod audit;
+mod disclosure;
+mod extension;
+pub mod policy;
+mod scope;
+
+pub use audit::{access_log, write_audit, AccessLogEntry, AuditTrail, AuditWriteError};
+pub use disclosure::{Disclosure, PersonCount, Rate, Suppression};
+pub use extension::AccessControl;
+pub use scope::{Scope, Viewer};
+
+use crate::error::Code;
+use async_graphql::ErrorExtensions;
+
+/// The error a denied field or out-of-scope row resolves to. The text is the same whatever
+/// the reason, so it reveals nothing about what exists.
+pub fn forbidden() -> async_graphql::Error {
+    async_graphql::Error::new("forbidden: your role may not read this")
+        .extend_with(|_, e| e.set("code", Code::Forbidden.as_str()))
+}

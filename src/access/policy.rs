@@ -1,0 +1,352 @@
+//! The policy table: for every (type, field) of the schema, which roles may read it and how
+//! far their rows reach. Nothing else grants access; a field missing here is refused, and a
+//! test walks the schema and fails on any field without a rule.
+
+use crate::auth::Role;
+use std::fmt::Write;
+
+/// How far a grant reaches; the repositories and resolvers enforce it through `Scope` and
+/// `Viewer`. The table states it so that `forloeb policy` prints the whole matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The patient's own data.
+    Own,
+    /// Patients listed at or treated by the clinician's clinic.
+    OwnClinic,
+    /// The clinician's clinic and the clinics of its cluster.
+    OwnCluster,
+    /// The region user's region.
+    OwnRegion,
+    /// Everything; person counts disclosure-controlled for regions and the ministry.
+    National,
+    /// Reference data without persons (names, codes, versions).
+    Open,
+}
+
+impl Reach {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reach::Own => "own",
+            Reach::OwnClinic => "own clinic",
+            Reach::OwnCluster => "own clinic and cluster",
+            Reach::OwnRegion => "own region",
+            Reach::National => "national",
+            Reach::Open => "yes",
+        }
+    }
+}
+
+type Grant = &'static [(Role, Reach)];
+
+use Reach::*;
+use Role::{Clinician as C, Ministry as M, Patient as P, Region as R, Supplier as S};
+
+/// Everyone authenticated.
+const ANY: Grant = &[(P, Open), (C, Open), (R, Open), (M, Open), (S, Open)];
+/// Person-level data: the patient and the clinicians of the patient's clinic.
+const PERSON: Grant = &[(P, Own), (C, OwnClinic)];
+/// The patient alone.
+const PATIENT: Grant = &[(P, Own)];
+/// Clinic population lists, for the clinic's own clinicians.
+const CLINIC_LIST: Grant = &[(C, OwnClinic)];
+/// Reference data for staff: names and codes of clinics, clusters, regions.
+const STAFF: Grant = &[(C, Open), (R, Open), (M, Open)];
+/// Clinic names and codes; a patient sees the name of the clinic that made their plan.
+const CLINIC_NAME: Grant = &[(P, Own), (C, Open), (R, Open), (M, Open)];
+/// Counts per clinic or cluster.
+const COUNTS: Grant = &[(C, OwnCluster), (R, OwnRegion), (M, National)];
+/// National rollout figures, targets and milestones.
+const ROLLOUT: Grant = &[(C, National), (R, National), (M, National)];
+/// Per-region rollout and the names of inactive clinics (whom to call).
+const REGIONAL: Grant = &[(R, OwnRegion), (M, National)];
+
+/// (type, fields, grant). Interfaces need rows of their own: the extension sees the
+/// interface's name as the parent type.
+pub const TABLE: &[(&str, &[&str], Grant)] = &[
+    ("Query", &["apiVersion"], ANY),
+    ("Query", &["me", "myAccessLog"], PATIENT),
+    ("Query", &["patient"], CLINIC_LIST),
+    (
+        "Query",
+        &[
+            "clinic",
+            "clinics",
+            "cluster",
+            "clusters",
+            "region",
+            "regions",
+            "milestones",
+        ],
+        STAFF,
+    ),
+    ("Query", &["rollout"], ROLLOUT),
+    (
+        "Patient",
+        &[
+            "cpr",
+            "birthDate",
+            "sex",
+            "listed",
+            "clinic",
+            "diagnoses",
+            "plans",
+            "plan",
+        ],
+        PERSON,
+    ),
+    ("Diagnosis", &["type", "since"], PERSON),
+    (
+        "CarePlan",
+        &[
+            "id", "source", "planId", "type", "clinic", "current", "history",
+        ],
+        PERSON,
+    ),
+    (
+        "PlanVersion",
+        &[
+            "version",
+            "status",
+            "createdAt",
+            "nextControl",
+            "isNew",
+            "clinic",
+            "goals",
+            "measurements",
+        ],
+        PERSON,
+    ),
+    ("Goal", &["text", "setOn", "achieved"], PERSON),
+    (
+        "Measurement",
+        &["code", "label", "value", "unit", "validRange", "measuredOn"],
+        PERSON,
+    ),
+    ("ValueRange", &["min", "max"], PERSON),
+    (
+        "AccessLogEntry",
+        &["at", "role", "clinic", "operation"],
+        PATIENT,
+    ),
+    ("Clinic", &["ydernummer", "name"], CLINIC_NAME),
+    (
+        "Clinic",
+        &["region", "cluster", "openedOn", "closedOn", "isOpen"],
+        STAFF,
+    ),
+    ("Clinic", &["activity", "population"], COUNTS),
+    ("Clinic", &["patients", "uninvited"], CLINIC_LIST),
+    (
+        "PatientConnection",
+        &["edges", "nodes", "pageInfo"],
+        CLINIC_LIST,
+    ),
+    ("PatientEdge", &["cursor", "node"], CLINIC_LIST),
+    (
+        "PageInfo",
+        &["hasPreviousPage", "hasNextPage", "startCursor", "endCursor"],
+        CLINIC_LIST,
+    ),
+    (
+        "ClinicActivity",
+        &[
+            "asOf",
+            "newPlans12m",
+            "plansMade12m",
+            "heartPlans12m",
+            "ok22Bucket",
+            "ok22Met",
+            "inactive",
+        ],
+        COUNTS,
+    ),
+    (
+        "Population",
+        &[
+            "type",
+            "diagnosed",
+            "withPlan",
+            "coverage",
+            "byAgeBand",
+            "bySex",
+        ],
+        COUNTS,
+    ),
+    ("AgeBandCount", &["band", "count"], COUNTS),
+    ("SexCount", &["sex", "count"], COUNTS),
+    ("PersonCount", &["value", "suppressed"], COUNTS),
+    ("Rate", &["value", "suppressed"], COUNTS),
+    ("Cluster", &["id", "name", "region", "clinics"], STAFF),
+    ("Cluster", &["view"], COUNTS),
+    ("ClusterView", &["asOf", "cluster", "clinics"], COUNTS),
+    (
+        "ClusterViewRow",
+        &[
+            "clinic",
+            "open",
+            "newPlans12m",
+            "ok22Met",
+            "inactive",
+            "coverage",
+        ],
+        COUNTS,
+    ),
+    (
+        "Coverage",
+        &["type", "diagnosed", "withPlan", "rate"],
+        COUNTS,
+    ),
+    ("Region", &["code", "name", "clusters", "clinics"], STAFF),
+    ("Region", &["rollout"], REGIONAL),
+    (
+        "Rollout",
+        &[
+            "asOf",
+            "region",
+            "openClinics",
+            "ok22",
+            "heartPlanClinics",
+            "appUsers",
+            "yearToDate",
+            "weekly",
+        ],
+        ROLLOUT,
+    ),
+    ("Rollout", &["inactiveClinics"], ROLLOUT),
+    ("InactiveClinics", &["count"], ROLLOUT),
+    ("InactiveClinics", &["clinics"], REGIONAL),
+    (
+        "Ok22",
+        &["distribution", "met", "share", "targets"],
+        ROLLOUT,
+    ),
+    ("BucketCount", &["bucket", "clinics"], ROLLOUT),
+    ("ClinicShare", &["clinics", "share", "targets"], ROLLOUT),
+    (
+        "AppUsers",
+        &["withPlan", "active", "share", "targets"],
+        ROLLOUT,
+    ),
+    ("YearToDate", &["year", "plans", "target", "share"], ROLLOUT),
+    ("Target", &["due", "value"], ROLLOUT),
+    (
+        "WeekCount",
+        &["week", "newPlans", "maintainedPlans", "plans"],
+        ROLLOUT,
+    ),
+    (
+        "Milestone",
+        &["number", "text", "planned", "reached", "status"],
+        ROLLOUT,
+    ),
+];
+
+/// The grant for one field, if any.
+pub fn grant(type_name: &str, field: &str) -> Option<Grant> {
+    TABLE
+        .iter()
+        .find(|(t, fields, _)| *t == type_name && fields.contains(&field))
+        .map(|(_, _, g)| *g)
+}
+
+/// May `role` read `type_name.field`? Introspection (`__*`) is governed per request instead.
+pub fn allows(role: Role, type_name: &str, field: &str) -> bool {
+    if field.starts_with("__") || type_name.starts_with("__") {
+        return true;
+    }
+    grant(type_name, field).is_some_and(|g| g.iter().any(|(r, _)| *r == role))
+}
+
+/// The matrix as Markdown, for `forloeb policy` and the README.
+pub fn markdown() -> String {
+    let roles = [P, C, R, M, S];
+    let mut out = String::from("| type | field |");
+    for r in roles {
+        let _ = write!(out, " {r} |");
+    }
+    out.push_str("\n|---|---|");
+    for _ in roles {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for (ty, fields, grant) in TABLE {
+        for field in *fields {
+            let _ = write!(out, "| {ty} | {field} |");
+            for role in roles {
+                let cell = grant
+                    .iter()
+                    .find(|(r, _)| *r == role)
+                    .map_or("—", |(_, reach)| reach.as_str());
+                let _ = write!(out, " {cell} |");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// Deny by default, checked: every field of every object and interface in the schema has
+    /// a rule, and every rule names a field that exists.
+    #[test]
+    fn every_schema_field_has_a_rule_and_every_rule_a_field() {
+        let sdl = crate::schema::sdl();
+        let doc = async_graphql::parser::parse_schema(&sdl).expect("sdl parses");
+        let mut seen = Vec::new();
+        for def in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = def else {
+                continue;
+            };
+            let name = ty.node.name.node.to_string();
+            let fields = match &ty.node.kind {
+                TypeKind::Object(o) => &o.fields,
+                TypeKind::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            for f in fields {
+                let field = f.node.name.node.to_string();
+                if field.starts_with("__") || name.starts_with("__") {
+                    continue;
+                }
+                assert!(
+                    grant(&name, &field).is_some(),
+                    "{name}.{field} has no rule in access::policy::TABLE"
+                );
+                seen.push((name.clone(), field));
+            }
+        }
+        for (ty, fields, _) in TABLE {
+            for f in *fields {
+                assert!(
+                    seen.iter().any(|(t, x)| t == ty && x == f),
+                    "policy rule for {ty}.{f}, which the schema does not have"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn suppliers_read_nothing_but_the_version() {
+        for (ty, fields, _) in TABLE {
+            for f in *fields {
+                let want = *ty == "Query" && *f == "apiVersion";
+                assert_eq!(allows(S, ty, f), want, "{ty}.{f}");
+            }
+        }
+    }
+
+    #[test]
+    fn person_fields_are_closed_to_region_and_ministry() {
+        for ty in ["Patient", "CarePlan", "PlanVersion", "Goal", "Measurement"] {
+            for (t, fields, _) in TABLE.iter().filter(|(t, _, _)| *t == ty) {
+                for f in *fields {
+                    assert!(!allows(R, t, f) && !allows(M, t, f), "{t}.{f}");
+                }
+            }
+        }
+    }
+}

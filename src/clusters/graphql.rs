@@ -1,0 +1,428 @@
+//! Clinics, clusters and regions in GraphQL, with each clinic's activity and population and
+//! the cluster view (klyngevisning).
+
+use super::{ClinicInfo, ClusterInfo};
+use crate::access::{self, Viewer};
+use crate::domain::{PlanType as DomainPlanType, RegionCode, Ydernummer};
+use crate::gql::{self, bad_input, date_arg, db_error, Date};
+use crate::plans::graphql::{Patient, PlanType};
+use crate::plans::repo::{self as plans_repo, ClinicList};
+use crate::population::graphql::{coverage, populations, Coverage, Population};
+use crate::population::repo::{self as population_repo, Clinics};
+use crate::rollout::graphql::Rollout;
+use crate::rollout::metrics;
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Object, SimpleObject};
+
+/// Largest page of a list.
+pub const MAX_PAGE: usize = 100;
+
+/// A general practice (lægehus), identified by its ydernummer.
+#[derive(Clone)]
+pub struct Clinic(pub ClinicInfo);
+
+impl Clinic {
+    pub async fn by_id(ctx: &Context<'_>, ydernummer: &str) -> gql::Result<Option<Clinic>> {
+        Ok(gql::directory(ctx)
+            .await?
+            .clinics
+            .get(ydernummer)
+            .cloned()
+            .map(Clinic))
+    }
+
+    fn reachable(&self, viewer: &Viewer) -> gql::Result<()> {
+        let c = &self.0;
+        if viewer.reaches_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()) {
+            Ok(())
+        } else {
+            Err(access::forbidden())
+        }
+    }
+
+    async fn page(
+        &self,
+        ctx: &Context<'_>,
+        list: ClinicList,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> gql::Result<Connection<usize, Patient, EmptyFields, EmptyFields>> {
+        let first = page_size(first)?;
+        let offset = match after {
+            None => 0,
+            Some(cursor) => {
+                cursor
+                    .parse::<usize>()
+                    .map_err(|_| bad_input("after", "not a cursor this list returned"))?
+                    + 1
+            }
+        };
+        let scope = gql::viewer(ctx)?.scope();
+        let clinic = self.0.ydernummer.clone();
+        let found = gql::db(ctx)?
+            .run(move |c| {
+                plans_repo::clinic_patients(c, &scope, &clinic, list, offset as i64, first as i64)
+            })
+            .await
+            .map_err(db_error)?;
+        let Some((rows, total)) = found else {
+            return Err(access::forbidden());
+        };
+        let mut conn = Connection::new(offset > 0, (offset + rows.len()) < total as usize);
+        for (i, row) in rows.into_iter().enumerate() {
+            conn.edges
+                .push(Edge::new(offset + i, Patient::from_listing(ctx, row)?));
+        }
+        Ok(conn)
+    }
+}
+
+fn page_size(first: Option<i32>) -> gql::Result<usize> {
+    let first = first.unwrap_or(50);
+    usize::try_from(first)
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n))
+        .ok_or_else(|| bad_input("first", format!("must be between 1 and {MAX_PAGE}")))
+}
+
+fn as_of(raw: Option<String>) -> gql::Result<chrono::NaiveDate> {
+    match raw {
+        Some(s) => date_arg("asOf", &s),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
+#[Object]
+impl Clinic {
+    /// Provider number (ydernummer): 6 digits, leading zeros kept.
+    async fn ydernummer(&self) -> &str {
+        &self.0.ydernummer
+    }
+    /// The clinic's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The region the clinic belongs to.
+    async fn region(&self) -> Option<Region> {
+        RegionCode::parse(&self.0.region).ok().map(Region)
+    }
+    /// The clinic's cluster (klynge), if it is in one.
+    async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<Cluster>> {
+        let Some(id) = &self.0.cluster else {
+            return Ok(None);
+        };
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .get(id)
+            .cloned()
+            .map(Cluster))
+    }
+    /// Opened on (null: unknown, counted as open).
+    async fn opened_on(&self) -> Option<Date> {
+        self.0.opened_on.map(Date)
+    }
+    /// Closed on (null: not closed).
+    async fn closed_on(&self) -> Option<Date> {
+        self.0.closed_on.map(Date)
+    }
+    /// Whether the clinic is open on the date (default today).
+    async fn is_open(&self, as_of: Option<String>) -> gql::Result<bool> {
+        Ok(self.0.is_open(self::as_of(as_of)?))
+    }
+    /// Plan activity in the 12 months to the date (default today). Clinicians: own clinic and
+    /// cluster; regions: own region; ministry: all.
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<String>,
+    ) -> gql::Result<Option<ClinicActivity>> {
+        self.reachable(gql::viewer(ctx)?)?;
+        let d = self::as_of(as_of)?;
+        let w = gql::clinic_windows(ctx, d)
+            .await?
+            .get(&self.0.ydernummer)
+            .copied()
+            .unwrap_or_default();
+        Ok(Some(ClinicActivity {
+            as_of: Date(d),
+            new_plans_12m: w.new_plans,
+            plans_made_12m: w.plans,
+            heart_plans_12m: w.new_heart,
+            ok22_bucket: metrics::bucket(w.new_plans).to_string(),
+            ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
+            inactive: w.plans == 0,
+        }))
+    }
+    /// The patient population per plan type as of the date (default today). Exact for the
+    /// clinic's own cluster's clinicians; disclosure-controlled for regions and the ministry.
+    async fn population(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<String>,
+    ) -> gql::Result<Option<Vec<Population>>> {
+        let viewer = gql::viewer(ctx)?;
+        self.reachable(viewer)?;
+        let d = self::as_of(as_of)?;
+        let which = Clinics::One(self.0.ydernummer.clone());
+        let rows = gql::db(ctx)?
+            .run(move |c| population_repo::counted(c, &which, d))
+            .await
+            .map_err(db_error)?;
+        Ok(Some(populations(&rows, d, viewer.disclosure(true))))
+    }
+    /// The clinic's listed patients, by CPR number (own clinic's clinicians only).
+    async fn patients(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1–100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last edge of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> gql::Result<Option<Connection<usize, Patient, EmptyFields, EmptyFields>>> {
+        self.page(ctx, ClinicList::Listed, first, after)
+            .await
+            .map(Some)
+    }
+    /// Listed patients with the diagnosis but no plan of that type: whom to invite next
+    /// (own clinic's clinicians only).
+    async fn uninvited(
+        &self,
+        ctx: &Context<'_>,
+        r#type: PlanType,
+        #[graphql(desc = "Page size, 1–100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last edge of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> gql::Result<Option<Connection<usize, Patient, EmptyFields, EmptyFields>>> {
+        let t: DomainPlanType = r#type.into();
+        self.page(ctx, ClinicList::Uninvited(t), first, after)
+            .await
+            .map(Some)
+    }
+}
+
+/// A clinic's plan activity in the 12 months to a date.
+#[derive(SimpleObject)]
+pub struct ClinicActivity {
+    pub as_of: Date,
+    /// New plans (nye planer) made by the clinic in the 12 months.
+    #[graphql(name = "newPlans12m")]
+    pub new_plans_12m: i64,
+    /// Plan versions made (udarbejdede forløbsplaner), new and maintained.
+    #[graphql(name = "plansMade12m")]
+    pub plans_made_12m: i64,
+    /// New heart plans (IHD).
+    #[graphql(name = "heartPlans12m")]
+    pub heart_plans_12m: i64,
+    /// OK22 bucket of the new plans: 0, 1-4, 5-9, 10-19, 20-49, 50+.
+    pub ok22_bucket: String,
+    /// At least 5 new plans: the OK22 requirement met.
+    pub ok22_met: bool,
+    /// No plan version at all in the 12 months.
+    pub inactive: bool,
+}
+
+/// A cluster (klynge): a quality-improvement group of clinics in one region.
+#[derive(Clone)]
+pub struct Cluster(pub ClusterInfo);
+
+#[Object]
+impl Cluster {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn region(&self) -> Option<Region> {
+        RegionCode::parse(&self.0.region).ok().map(Region)
+    }
+    /// The cluster's clinics, by ydernummer.
+    async fn clinics(&self, ctx: &Context<'_>) -> gql::Result<Vec<Clinic>> {
+        Ok(gql::directory(ctx)
+            .await?
+            .clinics_in_cluster(&self.0.id)
+            .cloned()
+            .map(Clinic)
+            .collect())
+    }
+    /// The cluster view (klyngevisning) as of the date (default today). Clinicians: their own
+    /// cluster; regions: clusters of their region; ministry: all.
+    async fn view(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<String>,
+    ) -> gql::Result<Option<ClusterView>> {
+        let viewer = gql::viewer(ctx)?;
+        if !viewer.reaches_cluster(&self.0.id, &self.0.region) {
+            return Err(access::forbidden());
+        }
+        let d = self::as_of(as_of)?;
+        let dir = gql::directory(ctx).await?;
+        let windows = gql::clinic_windows(ctx, d).await?;
+        let which = Clinics::Cluster(self.0.id.clone());
+        let rows = gql::db(ctx)?
+            .run(move |c| population_repo::counted(c, &which, d))
+            .await
+            .map_err(db_error)?;
+        let disclosure = viewer.disclosure(true);
+        let clinics = dir
+            .clinics_in_cluster(&self.0.id)
+            .map(|c| {
+                let w = windows.get(&c.ydernummer).copied().unwrap_or_default();
+                let mine: Vec<_> = rows
+                    .iter()
+                    .filter(|r| r.ydernummer == c.ydernummer)
+                    .collect();
+                ClusterViewRow {
+                    clinic: Clinic(c.clone()),
+                    open: c.is_open(d),
+                    new_plans_12m: w.new_plans,
+                    ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
+                    inactive: w.plans == 0,
+                    coverage: coverage(&mine, disclosure),
+                }
+            })
+            .collect();
+        Ok(Some(ClusterView {
+            as_of: Date(d),
+            cluster: self.clone(),
+            clinics,
+        }))
+    }
+}
+
+/// The cluster view (klyngevisning): each clinic's figures side by side.
+#[derive(SimpleObject)]
+pub struct ClusterView {
+    pub as_of: Date,
+    pub cluster: Cluster,
+    /// One row per clinic of the cluster, by ydernummer.
+    pub clinics: Vec<ClusterViewRow>,
+}
+
+/// One clinic in a cluster view.
+#[derive(SimpleObject)]
+pub struct ClusterViewRow {
+    pub clinic: Clinic,
+    /// Open on the date.
+    pub open: bool,
+    /// New plans in the 12 months to the date.
+    #[graphql(name = "newPlans12m")]
+    pub new_plans_12m: i64,
+    /// OK22 met: at least 5 new plans.
+    pub ok22_met: bool,
+    /// No plan version in the 12 months.
+    pub inactive: bool,
+    /// Coverage per plan type.
+    pub coverage: Vec<Coverage>,
+}
+
+/// A Danish region.
+#[derive(Clone, Copy)]
+pub struct Region(pub RegionCode);
+
+#[Object]
+impl Region {
+    /// Region code: 1081–1085.
+    async fn code(&self) -> &str {
+        self.0.as_str()
+    }
+    async fn name(&self) -> &str {
+        self.0.name()
+    }
+    async fn clusters(&self, ctx: &Context<'_>) -> gql::Result<Vec<Cluster>> {
+        let code = self.0.as_str();
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .values()
+            .filter(|c| c.region == code)
+            .cloned()
+            .map(Cluster)
+            .collect())
+    }
+    async fn clinics(&self, ctx: &Context<'_>) -> gql::Result<Vec<Clinic>> {
+        Ok(gql::directory(ctx)
+            .await?
+            .clinics_in_region(self.0.as_str())
+            .cloned()
+            .map(Clinic)
+            .collect())
+    }
+    /// The region's rollout as of the date (own region's users and the ministry).
+    async fn rollout(&self, ctx: &Context<'_>, as_of: String) -> gql::Result<Option<Rollout>> {
+        Rollout::new(ctx, &as_of, Some(self.0)).map(Some)
+    }
+}
+
+fn region_arg(raw: &str) -> gql::Result<RegionCode> {
+    RegionCode::parse(raw).map_err(|e| bad_input("region", e))
+}
+
+/// The clusters subgraph's query fields: reference data for staff.
+#[derive(Default)]
+pub struct ClustersQuery;
+
+#[Object]
+impl ClustersQuery {
+    /// A clinic by ydernummer; null when there is none.
+    async fn clinic(&self, ctx: &Context<'_>, ydernummer: String) -> gql::Result<Option<Clinic>> {
+        let y = Ydernummer::parse(&ydernummer).map_err(|e| bad_input("ydernummer", e))?;
+        Clinic::by_id(ctx, y.as_str()).await
+    }
+    /// Clinics, optionally of one region or cluster, by ydernummer.
+    async fn clinics(
+        &self,
+        ctx: &Context<'_>,
+        region: Option<String>,
+        cluster: Option<String>,
+    ) -> gql::Result<Vec<Clinic>> {
+        let region = region.as_deref().map(region_arg).transpose()?;
+        Ok(gql::directory(ctx)
+            .await?
+            .clinics
+            .values()
+            .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+            .filter(|c| cluster.is_none() || c.cluster == cluster)
+            .cloned()
+            .map(Clinic)
+            .collect())
+    }
+    /// A cluster by id; null when there is none.
+    async fn cluster(&self, ctx: &Context<'_>, id: String) -> gql::Result<Option<Cluster>> {
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .get(&id)
+            .cloned()
+            .map(Cluster))
+    }
+    /// Clusters, optionally of one region.
+    async fn clusters(
+        &self,
+        ctx: &Context<'_>,
+        region: Option<String>,
+    ) -> gql::Result<Vec<Cluster>> {
+        let region = region.as_deref().map(region_arg).transpose()?;
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .values()
+            .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+            .cloned()
+            .map(Cluster)
+            .collect())
+    }
+    /// A region by code (1081–1085).
+    async fn region(&self, code: String) -> gql::Result<Option<Region>> {
+        Ok(Some(Region(
+            RegionCode::parse(&code).map_err(|e| bad_input("code", e))?,
+        )))
+    }
+    /// The five regions.
+    async fn regions(&self) -> Vec<Region> {
+        RegionCode::ALL.iter().copied().map(Region).collect()
+    }
+}

@@ -1,0 +1,122 @@
+//! What every resolver needs from the request: the viewer, the database, the per-request
+//! directory of clinics and clusters, the audit trail, and the errors clients act on.
+
+use crate::access::{AuditTrail, Viewer};
+use crate::clusters::Directory;
+use crate::db::{Db, DbError};
+use crate::error::Code;
+use crate::rollout::repo::ClinicWindow;
+use async_graphql::{
+    Context, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType, Value,
+};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Per-request state, put into the GraphQL request by the HTTP layer.
+#[derive(Default)]
+pub struct RequestState {
+    pub trail: AuditTrail,
+    directory: Mutex<Option<Arc<Directory>>>,
+    windows: Mutex<HashMap<NaiveDate, Arc<HashMap<String, ClinicWindow>>>>,
+}
+
+pub type Result<T> = std::result::Result<T, async_graphql::Error>;
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer> {
+    ctx.data::<Viewer>().map_err(|_| crate::access::forbidden())
+}
+
+pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a Db> {
+    ctx.data::<Db>()
+        .map_err(|_| internal("no database in the schema context"))
+}
+
+pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
+    ctx.data::<Arc<RequestState>>()
+        .map(|s| s.as_ref())
+        .map_err(|_| internal("no request state in the GraphQL request"))
+}
+
+/// Clinics and clusters, loaded once per request.
+pub async fn directory(ctx: &Context<'_>) -> Result<Arc<Directory>> {
+    let state = state(ctx)?;
+    if let Some(d) = state.directory.lock().ok().and_then(|g| g.clone()) {
+        return Ok(d);
+    }
+    let loaded = Arc::new(
+        db(ctx)?
+            .run(crate::clusters::repo::directory)
+            .await
+            .map_err(db_error)?,
+    );
+    if let Ok(mut g) = state.directory.lock() {
+        *g = Some(loaded.clone());
+    }
+    Ok(loaded)
+}
+
+/// Per clinic, plan versions in the 12 months to `d`; loaded once per request and date.
+pub async fn clinic_windows(
+    ctx: &Context<'_>,
+    d: NaiveDate,
+) -> Result<Arc<HashMap<String, ClinicWindow>>> {
+    let state = state(ctx)?;
+    if let Some(w) = state.windows.lock().ok().and_then(|g| g.get(&d).cloned()) {
+        return Ok(w);
+    }
+    let after = crate::rollout::metrics::year_back(d);
+    let loaded = Arc::new(
+        db(ctx)?
+            .run(move |c| crate::rollout::repo::clinic_windows(c, after, d))
+            .await
+            .map_err(db_error)?,
+    );
+    if let Ok(mut g) = state.windows.lock() {
+        g.insert(d, loaded.clone());
+    }
+    Ok(loaded)
+}
+
+/// A bad argument: names the argument and the rule it broke.
+pub fn bad_input(argument: &str, rule: impl std::fmt::Display) -> async_graphql::Error {
+    async_graphql::Error::new(format!("{argument}: {rule}"))
+        .extend_with(|_, e| e.set("code", Code::BadUserInput.as_str()))
+}
+
+/// An internal failure: logged in full, shown to the client without detail.
+pub fn internal(detail: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(error = %detail, "internal error while resolving");
+    async_graphql::Error::new("internal error; quote the x-request-id when reporting it")
+        .extend_with(|_, e| e.set("code", Code::Internal.as_str()))
+}
+
+pub fn db_error(e: DbError) -> async_graphql::Error {
+    internal(e)
+}
+
+/// Parses a `YYYY-MM-DD` argument.
+pub fn date_arg(argument: &str, raw: &str) -> Result<NaiveDate> {
+    crate::domain::parse_date(raw).map_err(|e| bad_input(argument, e))
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date written YYYY-MM-DD (dato).
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => crate::domain::parse_date(s)
+                .map(Date)
+                .map_err(|e| InputValueError::custom(e.to_string())),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}

@@ -1,0 +1,465 @@
+//! Patients and their care plans in GraphQL. Every object here is person-level: building one
+//! records the read in the request's audit trail.
+
+use super::repo::{self, Listing, PlanVersionRow};
+use crate::access::{self, AccessLogEntry, Scope, Viewer};
+use crate::auth::Actor;
+use crate::clusters::graphql::Clinic;
+use crate::domain::{
+    Cpr, MeasurementCode, PlanType as DomainPlanType, Sex as DomainSex, Timestamp,
+};
+use crate::gql::{self, bad_input, db_error, Date};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Plan type (forløbstype).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum PlanType {
+    /// KOL: chronic obstructive pulmonary disease (COPD).
+    #[graphql(name = "KOL")]
+    Kol,
+    /// Type 2-diabetes.
+    #[graphql(name = "DM2")]
+    Dm2,
+    /// Iskæmisk hjertesygdom: ischaemic heart disease (the hjerteforløbsplan).
+    #[graphql(name = "IHD")]
+    Ihd,
+}
+
+impl From<PlanType> for DomainPlanType {
+    fn from(t: PlanType) -> Self {
+        match t {
+            PlanType::Kol => DomainPlanType::Kol,
+            PlanType::Dm2 => DomainPlanType::Dm2,
+            PlanType::Ihd => DomainPlanType::Ihd,
+        }
+    }
+}
+
+impl From<DomainPlanType> for PlanType {
+    fn from(t: DomainPlanType) -> Self {
+        match t {
+            DomainPlanType::Kol => PlanType::Kol,
+            DomainPlanType::Dm2 => PlanType::Dm2,
+            DomainPlanType::Ihd => PlanType::Ihd,
+        }
+    }
+}
+
+impl PlanType {
+    pub fn parse(raw: &str) -> Option<Self> {
+        DomainPlanType::parse(raw).ok().map(Into::into)
+    }
+}
+
+/// Sex (køn), derived from the CPR number's last digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum Sex {
+    Female,
+    Male,
+}
+
+impl From<DomainSex> for Sex {
+    fn from(s: DomainSex) -> Self {
+        match s {
+            DomainSex::Female => Sex::Female,
+            DomainSex::Male => Sex::Male,
+        }
+    }
+}
+
+/// Loads plan versions of many persons in one query, within the request's scope.
+pub struct PlansLoader {
+    pub db: crate::db::Db,
+    pub scope: Scope,
+}
+
+impl Loader<String> for PlansLoader {
+    type Value = Arc<Vec<PlanVersionRow>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let scope = self.scope.clone();
+        let keys = keys.to_vec();
+        let by = self
+            .db
+            .run(move |c| repo::plan_versions_of(c, &scope, &keys))
+            .await
+            .map_err(db_error)?;
+        Ok(by.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+    }
+}
+
+pub type PlansDataLoader = DataLoader<PlansLoader>;
+
+/// A person as the patient themself or their clinic's clinicians see them.
+pub struct Patient {
+    cpr: Cpr,
+    listing: Option<Listing>,
+}
+
+impl Patient {
+    /// The only constructor: the read goes into the audit trail.
+    pub fn audited(ctx: &Context<'_>, cpr: Cpr, listing: Option<Listing>) -> gql::Result<Self> {
+        gql::state(ctx)?.trail.read(&cpr, "Patient");
+        Ok(Self { cpr, listing })
+    }
+
+    pub fn from_listing(ctx: &Context<'_>, listing: Listing) -> gql::Result<Self> {
+        let cpr = Cpr::parse(&listing.cpr).map_err(gql::internal)?;
+        Self::audited(ctx, cpr, Some(listing))
+    }
+
+    async fn load_plans(&self, ctx: &Context<'_>) -> gql::Result<Vec<CarePlan>> {
+        let loader = ctx
+            .data::<PlansDataLoader>()
+            .map_err(|_| gql::internal("no plans loader"))?;
+        let rows = loader
+            .load_one(self.cpr.as_str().to_string())
+            .await?
+            .unwrap_or_default();
+        let viewer = gql::viewer(ctx)?;
+        let trail = &gql::state(ctx)?.trail;
+        if !rows.is_empty() {
+            trail.read(&self.cpr, "CarePlan");
+        }
+        let mut plans: Vec<CarePlan> = Vec::new();
+        for row in rows.iter() {
+            match plans.last_mut() {
+                Some(p) if p.source == row.source && p.plan_id == row.plan_id => {
+                    p.versions.push(row.clone())
+                }
+                _ => plans.push(CarePlan {
+                    source: row.source.clone(),
+                    plan_id: row.plan_id.clone(),
+                    versions: vec![row.clone()],
+                }),
+            }
+        }
+        if let Actor::Patient(own) = &viewer.principal.actor {
+            for p in &plans {
+                trail.viewed(own, &p.source, &p.plan_id);
+            }
+        }
+        Ok(plans)
+    }
+}
+
+/// A person (borger) with a CPR number: a patient of a clinic, with their care plans.
+#[Object]
+impl Patient {
+    /// CPR number (CPR-nummer), 10 digits.
+    async fn cpr(&self) -> &str {
+        self.cpr.as_str()
+    }
+    /// Birth date (fødselsdato), derived from the CPR number.
+    async fn birth_date(&self) -> Date {
+        Date(self.cpr.birth_date())
+    }
+    /// Sex (køn), derived from the CPR number.
+    async fn sex(&self) -> Sex {
+        self.cpr.sex().into()
+    }
+    /// Whether the patient is listed at their clinic today; null when the population feed
+    /// has no line for them.
+    async fn listed(&self) -> Option<bool> {
+        self.listing.as_ref().map(|l| l.listed)
+    }
+    /// The clinic the patient is listed at (egen læge); null when unknown.
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+        let Some(l) = &self.listing else {
+            return Ok(None);
+        };
+        Clinic::by_id(ctx, &l.ydernummer).await
+    }
+    /// Diagnoses (diagnoser) as the population feed gives them.
+    async fn diagnoses(&self) -> gql::Result<Vec<Diagnosis>> {
+        let Some(l) = &self.listing else {
+            return Ok(Vec::new());
+        };
+        let raw: Vec<serde_json::Value> =
+            serde_json::from_str(&l.diagnoses).map_err(gql::internal)?;
+        Ok(raw
+            .iter()
+            .filter_map(|d| {
+                Some(Diagnosis {
+                    r#type: PlanType::parse(d["type"].as_str()?)?,
+                    since: Date(crate::domain::parse_date(d["since"].as_str()?).ok()?),
+                })
+            })
+            .collect())
+    }
+    /// The patient's care plans (forløbsplaner), optionally of one type.
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        r#type: Option<PlanType>,
+    ) -> gql::Result<Vec<CarePlan>> {
+        let mut plans = self.load_plans(ctx).await?;
+        if let Some(t) = r#type {
+            let t = DomainPlanType::from(t).as_str();
+            plans.retain(|p| p.latest().plan_type == t);
+        }
+        Ok(plans)
+    }
+    /// One of the patient's plans by its id; null when the patient has no such plan.
+    async fn plan(&self, ctx: &Context<'_>, id: ID) -> gql::Result<Option<CarePlan>> {
+        Ok(self
+            .load_plans(ctx)
+            .await?
+            .into_iter()
+            .find(|p| p.opaque_id() == id.as_str()))
+    }
+}
+
+/// A diagnosis (diagnose) of a listed patient.
+#[derive(SimpleObject)]
+pub struct Diagnosis {
+    /// The condition, as a plan type.
+    pub r#type: PlanType,
+    /// Since when (siden).
+    pub since: Date,
+}
+
+/// A care plan (forløbsplan): every version of one plan, the current one first in interest.
+pub struct CarePlan {
+    source: String,
+    plan_id: String,
+    /// In version order; never empty.
+    versions: Vec<PlanVersionRow>,
+}
+
+impl CarePlan {
+    fn latest(&self) -> &PlanVersionRow {
+        // Built with one version at least; the last is the highest.
+        &self.versions[self.versions.len() - 1]
+    }
+    fn opaque_id(&self) -> String {
+        format!("{}:{}", self.source, self.plan_id)
+    }
+}
+
+#[Object]
+impl CarePlan {
+    /// Opaque id: source and plan id.
+    async fn id(&self) -> ID {
+        ID(self.opaque_id())
+    }
+    /// The platform that delivered the plan (datakilde): PLSP or KIAP.
+    async fn source(&self) -> &str {
+        &self.source
+    }
+    /// The plan's id at its source.
+    async fn plan_id(&self) -> &str {
+        &self.plan_id
+    }
+    /// The condition the plan is for.
+    async fn r#type(&self) -> Option<PlanType> {
+        PlanType::parse(&self.latest().plan_type)
+    }
+    /// The clinic that made the current version.
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+        Clinic::by_id(ctx, &self.latest().ydernummer).await
+    }
+    /// The current (highest) version.
+    async fn current(&self) -> PlanVersion {
+        PlanVersion(self.latest().clone())
+    }
+    /// Every version, oldest first (historik).
+    async fn history(&self) -> Vec<PlanVersion> {
+        self.versions.iter().cloned().map(PlanVersion).collect()
+    }
+}
+
+/// One version of a care plan as it was made in the GP system.
+pub struct PlanVersion(PlanVersionRow);
+
+#[Object]
+impl PlanVersion {
+    /// Version number, from 1.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// active, completed or cancelled.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// When the version was made (local time, Europe/Copenhagen, RFC 3339).
+    async fn created_at(&self) -> String {
+        Timestamp::from_micros(self.0.created_at)
+            .map(|t| t.to_local_rfc3339())
+            .unwrap_or_default()
+    }
+    /// The next annual check-up (årskontrol), if planned.
+    async fn next_control(&self) -> Option<Date> {
+        self.0.next_control.map(Date)
+    }
+    /// Whether this version is a new plan (ny plan) rather than a maintained one
+    /// (vedligeholdt plan): the patient's first of this type.
+    async fn is_new(&self) -> bool {
+        self.0.is_new
+    }
+    /// The clinic that made this version.
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+        Clinic::by_id(ctx, &self.0.ydernummer).await
+    }
+    /// Goals (mål), in the order the plan lists them.
+    async fn goals(&self) -> gql::Result<Vec<Goal>> {
+        let raw: Vec<serde_json::Value> =
+            serde_json::from_str(&self.0.goals).map_err(gql::internal)?;
+        Ok(raw
+            .iter()
+            .map(|g| Goal {
+                text: g["text"].as_str().unwrap_or_default().to_string(),
+                set_on: g["set_on"]
+                    .as_str()
+                    .and_then(|s| crate::domain::parse_date(s).ok())
+                    .map(Date),
+                achieved: g["achieved"].as_bool().unwrap_or(false),
+            })
+            .collect())
+    }
+    /// Measurements (målinger), in the order the plan lists them.
+    async fn measurements(&self) -> gql::Result<Vec<Measurement>> {
+        let raw: Vec<serde_json::Value> =
+            serde_json::from_str(&self.0.measurements).map_err(gql::internal)?;
+        Ok(raw
+            .iter()
+            .filter_map(|m| {
+                let code = MeasurementCode::parse(m["code"].as_str()?).ok()?;
+                let (min, max) = code.range();
+                Some(Measurement {
+                    code: code.as_str().to_string(),
+                    label: label(code).to_string(),
+                    value: m["value"].as_f64()?,
+                    unit: code.unit().to_string(),
+                    valid_range: ValueRange { min, max },
+                    measured_on: m["measured_on"]
+                        .as_str()
+                        .and_then(|s| crate::domain::parse_date(s).ok())
+                        .map(Date),
+                })
+            })
+            .collect())
+    }
+}
+
+fn label(code: MeasurementCode) -> &'static str {
+    match code {
+        MeasurementCode::Hba1c => "Langtidsblodsukker (HbA1c)",
+        MeasurementCode::BpSys => "Blodtryk, systolisk",
+        MeasurementCode::BpDia => "Blodtryk, diastolisk",
+        MeasurementCode::Ldl => "LDL-kolesterol",
+        MeasurementCode::Fev1Pct => "Lungefunktion (FEV1 % af forventet)",
+        MeasurementCode::Mrc => "Åndenød (MRC)",
+        MeasurementCode::Bmi => "BMI",
+        MeasurementCode::Weight => "Vægt",
+        MeasurementCode::Smoker => "Ryger",
+    }
+}
+
+/// A goal (mål) the patient and the GP agreed on.
+#[derive(SimpleObject)]
+pub struct Goal {
+    /// The goal in the patient's words.
+    pub text: String,
+    /// When it was set.
+    pub set_on: Option<Date>,
+    /// Whether it has been reached (opnået).
+    pub achieved: bool,
+}
+
+/// A measurement (måling) with its unit and valid range.
+#[derive(SimpleObject)]
+pub struct Measurement {
+    /// Code: HBA1C, BP_SYS, BP_DIA, LDL, FEV1_PCT, MRC, BMI, WEIGHT, SMOKER.
+    pub code: String,
+    /// What is measured, in Danish.
+    pub label: String,
+    pub value: f64,
+    /// The unit (enhed).
+    pub unit: String,
+    /// The range a value of this code must lie in.
+    pub valid_range: ValueRange,
+    /// When it was measured.
+    pub measured_on: Option<Date>,
+}
+
+/// An inclusive range of valid values.
+#[derive(SimpleObject)]
+pub struct ValueRange {
+    pub min: f64,
+    pub max: f64,
+}
+
+#[ComplexObject]
+impl AccessLogEntry {
+    /// The clinic the reader acted for; null for the patient's own reads.
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+        match &self.clinic_id {
+            Some(y) => Clinic::by_id(ctx, y).await,
+            None => Ok(None),
+        }
+    }
+}
+
+fn own_cpr(viewer: &Viewer) -> gql::Result<&Cpr> {
+    match &viewer.principal.actor {
+        Actor::Patient(cpr) => Ok(cpr),
+        _ => Err(access::forbidden()),
+    }
+}
+
+/// The plans subgraph's query fields.
+#[derive(Default)]
+pub struct PlansQuery;
+
+#[Object]
+impl PlansQuery {
+    /// The signed-in patient (Min Læge App): who the token says, never an argument.
+    async fn me(&self, ctx: &Context<'_>) -> gql::Result<Option<Patient>> {
+        let viewer = gql::viewer(ctx)?;
+        let cpr = own_cpr(viewer)?.clone();
+        let scope = viewer.scope();
+        let key = cpr.clone();
+        let found = gql::db(ctx)?
+            .run(move |c| repo::person(c, &scope, &key))
+            .await
+            .map_err(db_error)?;
+        Ok(Some(Patient::audited(ctx, cpr, found.flatten())?))
+    }
+
+    /// Who has read the signed-in patient's data (adgangslog), newest first.
+    async fn my_access_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, desc = "How many entries, 1–500.")] first: i32,
+    ) -> gql::Result<Vec<AccessLogEntry>> {
+        if !(1..=500).contains(&first) {
+            return Err(bad_input("first", "must be between 1 and 500"));
+        }
+        let cpr = own_cpr(gql::viewer(ctx)?)?.clone();
+        gql::db(ctx)?
+            .run(move |c| access::access_log(c, &cpr, i64::from(first)))
+            .await
+            .map_err(db_error)
+    }
+
+    /// A patient of the clinician's clinic by CPR number. Null when the person is not a
+    /// patient of the clinic, exactly as when no such person exists.
+    async fn patient(&self, ctx: &Context<'_>, cpr: String) -> gql::Result<Option<Patient>> {
+        let cpr = Cpr::parse(&cpr).map_err(|e| bad_input("cpr", e))?;
+        let scope = gql::viewer(ctx)?.scope();
+        let key = cpr.clone();
+        let found = gql::db(ctx)?
+            .run(move |c| repo::person(c, &scope, &key))
+            .await
+            .map_err(db_error)?;
+        match found {
+            Some(listing) => Ok(Some(Patient::audited(ctx, cpr, listing)?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Person-level reads. Every function takes a `Scope`; there is no unscoped variant.
+
+use crate::access::Scope;
+use crate::db::tables::{patients, plan_versions};
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cpr, PlanType};
+use chrono::NaiveDate;
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+/// A person's current listing, when the population feed has one.
+#[derive(Debug, Clone, Queryable)]
+pub struct Listing {
+    pub cpr: String,
+    pub ydernummer: String,
+    pub listed: bool,
+    pub diagnoses: String,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct PlanVersionRow {
+    pub source: String,
+    pub plan_id: String,
+    pub version: i32,
+    pub cpr: String,
+    pub ydernummer: String,
+    pub plan_type: String,
+    pub created_at: i64,
+    pub status: String,
+    pub next_control: Option<NaiveDate>,
+    pub is_new: bool,
+    pub goals: String,
+    pub measurements: String,
+}
+
+/// Of `cprs`, the ones `scope` reaches: the patient themself, or the patients listed at or
+/// treated by the clinician's clinic.
+pub fn persons_in_scope(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    cprs: &[String],
+) -> Result<BTreeSet<String>, DbError> {
+    match scope {
+        Scope::Person(own) => Ok(cprs
+            .iter()
+            .filter(|c| c.as_str() == own.as_str())
+            .cloned()
+            .collect()),
+        Scope::Clinic(y) => {
+            let mut found: BTreeSet<String> = patients::table
+                .filter(patients::cpr.eq_any(cprs))
+                .filter(patients::ydernummer.eq(y.as_str()))
+                .select(patients::cpr)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect();
+            let treated: Vec<String> = plan_versions::table
+                .filter(plan_versions::cpr.eq_any(cprs))
+                .filter(plan_versions::ydernummer.eq(y.as_str()))
+                .select(plan_versions::cpr)
+                .distinct()
+                .load(conn)?;
+            found.extend(treated);
+            Ok(found)
+        }
+        Scope::NoPersons => Ok(BTreeSet::new()),
+    }
+}
+
+/// A person in scope: `Some((cpr, listing))`; out of scope or unknown: `None`, alike.
+pub fn person(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    cpr: &Cpr,
+) -> Result<Option<Option<Listing>>, DbError> {
+    let key = [cpr.as_str().to_string()];
+    if persons_in_scope(conn, scope, &key)?.is_empty() {
+        return Ok(None);
+    }
+    let listing = patients::table
+        .filter(patients::cpr.eq(cpr.as_str()))
+        .select((
+            patients::cpr,
+            patients::ydernummer,
+            patients::listed,
+            patients::diagnoses,
+        ))
+        .first::<Listing>(conn)
+        .optional()?;
+    // A patient with neither a listing nor a plan does not exist for anyone but themself.
+    if listing.is_none() && matches!(scope, Scope::Clinic(_)) {
+        let has_plan: bool = diesel::select(exists(
+            plan_versions::table.filter(plan_versions::cpr.eq(cpr.as_str())),
+        ))
+        .get_result(conn)?;
+        if !has_plan {
+            return Ok(None);
+        }
+    }
+    Ok(Some(listing))
+}
+
+/// All plan versions of the persons in `cprs` that `scope` reaches, by person.
+pub fn plan_versions_of(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    cprs: &[String],
+) -> Result<HashMap<String, Vec<PlanVersionRow>>, DbError> {
+    let reach: Vec<String> = persons_in_scope(conn, scope, cprs)?.into_iter().collect();
+    let rows: Vec<PlanVersionRow> = plan_versions::table
+        .filter(plan_versions::cpr.eq_any(&reach))
+        .order((
+            plan_versions::cpr,
+            plan_versions::source,
+            plan_versions::plan_id,
+            plan_versions::version,
+        ))
+        .select((
+            plan_versions::source,
+            plan_versions::plan_id,
+            plan_versions::version,
+            plan_versions::cpr,
+            plan_versions::ydernummer,
+            plan_versions::plan_type,
+            plan_versions::created_at,
+            plan_versions::status,
+            plan_versions::next_control,
+            plan_versions::is_new,
+            plan_versions::goals,
+            plan_versions::measurements,
+        ))
+        .load(conn)?;
+    let mut by: HashMap<String, Vec<PlanVersionRow>> = HashMap::new();
+    for r in rows {
+        by.entry(r.cpr.clone()).or_default().push(r);
+    }
+    Ok(by)
+}
+
+/// Which listed patients of a clinic a page shows.
+#[derive(Debug, Clone, Copy)]
+pub enum ClinicList {
+    /// Everyone listed at the clinic.
+    Listed,
+    /// Listed with the diagnosis but no plan of that type yet: whom to invite next.
+    Uninvited(PlanType),
+}
+
+/// A page of a clinic's listed patients, by CPR, and the total. `None` when `scope` is not a
+/// clinician of that clinic.
+pub fn clinic_patients(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    clinic: &str,
+    list: ClinicList,
+    offset: i64,
+    limit: i64,
+) -> Result<Option<(Vec<Listing>, i64)>, DbError> {
+    let Scope::Clinic(own) = scope else {
+        return Ok(None);
+    };
+    if own.as_str() != clinic {
+        return Ok(None);
+    }
+    let base = || {
+        let q = patients::table
+            .filter(patients::ydernummer.eq(clinic.to_string()))
+            .filter(patients::listed.eq(true))
+            .into_boxed();
+        match list {
+            ClinicList::Listed => q,
+            ClinicList::Uninvited(t) => {
+                let planned = exists(
+                    plan_versions::table
+                        .filter(plan_versions::cpr.eq(patients::cpr))
+                        .filter(plan_versions::plan_type.eq(t.as_str())),
+                );
+                let q = match t {
+                    PlanType::Kol => q.filter(patients::has_kol.eq(true)),
+                    PlanType::Dm2 => q.filter(patients::has_dm2.eq(true)),
+                    PlanType::Ihd => q.filter(patients::has_ihd.eq(true)),
+                };
+                q.filter(diesel::dsl::not(planned))
+            }
+        }
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows = base()
+        .order(patients::cpr)
+        .offset(offset)
+        .limit(limit)
+        .select((
+            patients::cpr,
+            patients::ydernummer,
+            patients::listed,
+            patients::diagnoses,
+        ))
+        .load(conn)?;
+    Ok(Some((rows, total)))
+}

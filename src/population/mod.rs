@@ -1,0 +1,5 @@
+//! Patient populations (patientgrundlag): listed patients per clinic and plan type, their
+//! age and sex, and coverage (dækningsgrad).
+
+pub mod graphql;
+pub mod repo;

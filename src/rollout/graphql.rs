@@ -1,0 +1,326 @@
+//! The rollout (udrulning) in GraphQL: national or one region's figures as of a date.
+
+use super::metrics::{self, ClinicFigures};
+use super::repo;
+use crate::access::{self, Disclosure, PersonCount, Rate};
+use crate::clusters::graphql::{Clinic, Region};
+use crate::domain::{PlanType as DomainPlanType, RegionCode, Source};
+use crate::gql::{self, bad_input, date_arg, db_error, Date};
+use crate::plans::graphql::PlanType;
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use chrono::{Datelike, NaiveDate};
+
+/// National rollout (region null) or one region's, as of a date.
+pub struct Rollout {
+    as_of: NaiveDate,
+    region: Option<RegionCode>,
+}
+
+impl Rollout {
+    pub fn new(ctx: &Context<'_>, as_of: &str, region: Option<RegionCode>) -> gql::Result<Self> {
+        let as_of = date_arg("asOf", as_of)?;
+        if !gql::viewer(ctx)?.reaches_region(region.as_ref()) {
+            return Err(access::forbidden());
+        }
+        Ok(Self { as_of, region })
+    }
+
+    async fn figures(&self, ctx: &Context<'_>) -> gql::Result<ClinicFigures> {
+        let dir = gql::directory(ctx).await?;
+        let windows = gql::clinic_windows(ctx, self.as_of).await?;
+        let region = self.region.map(|r| r.as_str());
+        Ok(metrics::clinic_figures(&dir, &windows, self.as_of, |c| {
+            region.is_none_or(|r| c.region == r)
+        }))
+    }
+
+    async fn days(&self, ctx: &Context<'_>) -> gql::Result<Vec<repo::DayCount>> {
+        let (from, until) = (metrics::first_day_needed(self.as_of), self.as_of);
+        gql::db(ctx)?
+            .run(move |c| repo::day_counts(c, from, until))
+            .await
+            .map_err(db_error)
+    }
+
+    fn in_region(&self, day: &repo::DayCount) -> bool {
+        self.region.is_none_or(|r| day.region == r.as_str())
+    }
+}
+
+fn targets(list: &[(&str, f64)]) -> Vec<Target> {
+    list.iter()
+        .filter_map(|(due, value)| {
+            Some(Target {
+                due: Date(crate::domain::parse_date(due).ok()?),
+                value: *value,
+            })
+        })
+        .collect()
+}
+
+#[Object]
+impl Rollout {
+    async fn as_of(&self) -> Date {
+        Date(self.as_of)
+    }
+    /// The region; null for national figures.
+    async fn region(&self) -> Option<Region> {
+        self.region.map(Region)
+    }
+    /// Clinics open on the date.
+    async fn open_clinics(&self, ctx: &Context<'_>) -> gql::Result<i64> {
+        Ok(self.figures(ctx).await?.open_clinics)
+    }
+    /// OK22: new plans per open clinic in the 12 months to the date.
+    async fn ok22(&self, ctx: &Context<'_>) -> gql::Result<Ok22> {
+        let f = self.figures(ctx).await?;
+        Ok(Ok22 {
+            distribution: f
+                .buckets
+                .iter()
+                .map(|(b, n)| BucketCount {
+                    bucket: b.to_string(),
+                    clinics: *n,
+                })
+                .collect(),
+            met: f.ok22_met,
+            share: f.ok22_share(),
+            targets: targets(metrics::OK22_TARGETS),
+        })
+    }
+    /// Open clinics without any plan version in the 12 months to the date.
+    async fn inactive_clinics(&self, ctx: &Context<'_>) -> gql::Result<InactiveClinics> {
+        let f = self.figures(ctx).await?;
+        let dir = gql::directory(ctx).await?;
+        Ok(InactiveClinics {
+            count: f.inactive,
+            clinics: f
+                .inactive_clinics
+                .iter()
+                .filter_map(|y| dir.clinics.get(y).cloned().map(Clinic))
+                .collect(),
+        })
+    }
+    /// Open clinics with at least one new heart plan (IHD) in the 12 months to the date.
+    async fn heart_plan_clinics(&self, ctx: &Context<'_>) -> gql::Result<ClinicShare> {
+        let f = self.figures(ctx).await?;
+        Ok(ClinicShare {
+            clinics: f.heart,
+            share: f.heart_share(),
+            targets: targets(metrics::HEART_TARGETS),
+        })
+    }
+    /// Patients with a plan, and those who viewed a plan in the app in the 12 months to the
+    /// date. Person counts: disclosure-controlled.
+    async fn app_users(&self, ctx: &Context<'_>) -> gql::Result<AppUsers> {
+        let (after, until) = (metrics::year_back(self.as_of), self.as_of);
+        let region = self.region.map(|r| r.as_str().to_string());
+        let (with_plan, active) = gql::db(ctx)?
+            .run(move |c| repo::app_users(c, after, until, region.as_deref()))
+            .await
+            .map_err(db_error)?;
+        let d = gql::viewer(ctx)?.disclosure(false);
+        let (with_plan, active) = (d.count(with_plan), d.count(active));
+        Ok(AppUsers {
+            with_plan,
+            active,
+            share: Disclosure::rate(active, with_plan),
+            targets: targets(metrics::APP_USER_TARGETS),
+        })
+    }
+    /// Plan versions made in the calendar year up to the date.
+    async fn year_to_date(&self, ctx: &Context<'_>) -> gql::Result<YearToDate> {
+        let days = self.days(ctx).await?;
+        let plans = metrics::year_to_date(&days, self.as_of, |x| self.in_region(x));
+        let target = self
+            .region
+            .is_none()
+            .then(|| metrics::year_target(self.as_of.year()))
+            .flatten();
+        Ok(YearToDate {
+            year: self.as_of.year(),
+            plans,
+            target,
+            share: target.and_then(|t| metrics::share(plans, t)),
+        })
+    }
+    /// New and maintained plans per ISO week of the date's ISO year, up to the date.
+    async fn weekly(
+        &self,
+        ctx: &Context<'_>,
+        r#type: Option<PlanType>,
+        #[graphql(desc = "PLSP or KIAP.")] source: Option<String>,
+    ) -> gql::Result<Vec<WeekCount>> {
+        let source = source
+            .map(|s| Source::parse(&s).map_err(|e| bad_input("source", e)))
+            .transpose()?;
+        let t = r#type.map(|t| DomainPlanType::from(t).as_str());
+        let days = self.days(ctx).await?;
+        let weeks = metrics::weekly(&days, self.as_of, |x| {
+            self.in_region(x)
+                && t.is_none_or(|t| x.plan_type == t)
+                && source.is_none_or(|s| x.source == s.as_str())
+        });
+        Ok(weeks
+            .into_iter()
+            .map(|(w, c)| WeekCount {
+                week: w.to_string(),
+                new_plans: c.new_plans,
+                maintained_plans: c.maintained,
+                plans: c.total(),
+            })
+            .collect())
+    }
+}
+
+/// The OK22 distribution and share.
+#[derive(SimpleObject)]
+pub struct Ok22 {
+    /// Open clinics per bucket of new plans: 0, 1-4, 5-9, 10-19, 20-49, 50+.
+    pub distribution: Vec<BucketCount>,
+    /// Open clinics with at least 5 new plans.
+    pub met: i64,
+    /// met / open clinics; null when no clinic is open.
+    pub share: Option<f64>,
+    pub targets: Vec<Target>,
+}
+
+#[derive(SimpleObject)]
+pub struct BucketCount {
+    pub bucket: String,
+    pub clinics: i64,
+}
+
+/// Open clinics that made no plan at all: whom to call.
+#[derive(SimpleObject)]
+pub struct InactiveClinics {
+    pub count: i64,
+    /// The clinics, by ydernummer (regions and the ministry).
+    pub clinics: Vec<Clinic>,
+}
+
+/// A number of open clinics and its share of all open clinics.
+#[derive(SimpleObject)]
+pub struct ClinicShare {
+    pub clinics: i64,
+    pub share: Option<f64>,
+    pub targets: Vec<Target>,
+}
+
+/// Active users of the plans in the Min Læge App.
+#[derive(SimpleObject)]
+pub struct AppUsers {
+    /// Patients with a plan version on or before the date.
+    pub with_plan: PersonCount,
+    /// Of those, patients who viewed a plan in the 12 months to the date.
+    pub active: PersonCount,
+    /// active / withPlan.
+    pub share: Rate,
+    pub targets: Vec<Target>,
+}
+
+/// Plans made in the calendar year to the date, against the year's target.
+#[derive(SimpleObject)]
+pub struct YearToDate {
+    pub year: i32,
+    pub plans: i64,
+    /// The national target for the year, where one was set (2022: 120,000).
+    pub target: Option<i64>,
+    pub share: Option<f64>,
+}
+
+/// A share to reach by a date.
+#[derive(SimpleObject)]
+pub struct Target {
+    pub due: Date,
+    /// The share (0–1).
+    pub value: f64,
+}
+
+/// Plans of one ISO week.
+#[derive(SimpleObject)]
+pub struct WeekCount {
+    /// ISO week, e.g. 2022-W07.
+    pub week: String,
+    pub new_plans: i64,
+    pub maintained_plans: i64,
+    pub plans: i64,
+}
+
+/// Where a milestone stands on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum MilestoneStatus {
+    /// Reached on or before the date.
+    Reached,
+    /// Planned before the date and not reached by it.
+    Late,
+    /// Planned on or after the date and not reached yet.
+    Pending,
+}
+
+/// A milestone (milepæl) of the steering group.
+#[derive(SimpleObject)]
+pub struct Milestone {
+    pub number: i32,
+    pub text: String,
+    pub planned: Date,
+    /// When it was reached; null when not (yet).
+    pub reached: Option<Date>,
+    /// Its status on the date asked for.
+    pub status: MilestoneStatus,
+}
+
+/// The rollout subgraph's query fields.
+#[derive(Default)]
+pub struct RolloutQuery;
+
+#[Object]
+impl RolloutQuery {
+    /// National rollout, or one region's (region users: their own; ministry: any).
+    async fn rollout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "YYYY-MM-DD")] as_of: String,
+        #[graphql(desc = "Region code 1081–1085; omit for national figures.")] region: Option<
+            String,
+        >,
+    ) -> gql::Result<Option<Rollout>> {
+        let region = region
+            .map(|r| RegionCode::parse(&r).map_err(|e| bad_input("region", e)))
+            .transpose()?;
+        Rollout::new(ctx, &as_of, region).map(Some)
+    }
+
+    /// The steering group's milestones with their status on the date (default today).
+    async fn milestones(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "YYYY-MM-DD")] as_of: Option<String>,
+    ) -> gql::Result<Vec<Milestone>> {
+        let d = match as_of {
+            Some(s) => date_arg("asOf", &s)?,
+            None => chrono::Local::now().date_naive(),
+        };
+        let rows = gql::db(ctx)?
+            .run(repo::milestones)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let status = match m.reached {
+                    Some(r) if r <= d => MilestoneStatus::Reached,
+                    _ if m.planned < d => MilestoneStatus::Late,
+                    _ => MilestoneStatus::Pending,
+                };
+                Milestone {
+                    number: m.number,
+                    text: m.text,
+                    planned: Date(m.planned),
+                    reached: m.reached.filter(|r| *r <= d).map(Date),
+                    status,
+                }
+            })
+            .collect())
+    }
+}

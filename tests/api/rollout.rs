@@ -1,0 +1,156 @@
+//! Rollout figures through GraphQL and `forloeb report` against reference.py's numbers for
+//! the fixture feed (tests/fixtures/feed/expected.json, report-2022-05-18.json).
+
+use crate::helpers::{self, clinician, forloeb, ministry, region, spawn_app};
+use serde_json::{json, Value};
+
+fn expected() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(helpers::fixture("feed/expected.json")).expect("expected.json"),
+    )
+    .expect("json")
+}
+
+const ROLLOUT: &str = "query R($d: String!, $r: String) { rollout(asOf: $d, region: $r) { \
+    openClinics ok22 { met distribution { bucket clinics } } inactiveClinics { count clinics { ydernummer } } \
+    heartPlanClinics { clinics } appUsers { withPlan { value } active { value } } yearToDate { plans } } }";
+
+#[test]
+fn rollout_matches_the_reference_for_the_nation_and_each_region() {
+    let app = spawn_app();
+    app.import(&helpers::fixture("feed"));
+    let want = expected();
+    for d in ["2022-05-18", "2022-12-31"] {
+        for r in [None, Some("1081"), Some("1083"), Some("1084")] {
+            let token = match r {
+                Some(code) => region(code),
+                None => ministry(),
+            };
+            let got = app
+                .graphql_as(&token, ROLLOUT, json!({"d": d, "r": r}))
+                .json();
+            let got = &got["data"]["rollout"];
+            let w = match r {
+                Some(code) => &want[d]["region"][code],
+                None => &want[d]["national"],
+            };
+            assert_eq!(got["openClinics"], w["open_clinics"], "{d} {r:?}");
+            assert_eq!(got["ok22"]["met"], w["ok22_met"], "{d} {r:?}");
+            assert_eq!(got["inactiveClinics"]["count"], w["inactive"], "{d} {r:?}");
+            assert_eq!(got["heartPlanClinics"]["clinics"], w["heart"], "{d} {r:?}");
+            for b in got["ok22"]["distribution"].as_array().expect("buckets") {
+                let name = b["bucket"].as_str().expect("bucket");
+                assert_eq!(b["clinics"], w["buckets"][name], "{d} {r:?} bucket {name}");
+            }
+            let ytd = match r {
+                Some(code) => &want["year_to_date"][d]["region"][code],
+                None => &want["year_to_date"][d]["national"],
+            };
+            assert_eq!(&got["yearToDate"]["plans"], ytd, "{d} {r:?}");
+            if r.is_none() {
+                let app_users = &want[d]["app_users"];
+                assert_eq!(got["appUsers"]["withPlan"]["value"], app_users["with_plan"]);
+                assert_eq!(got["appUsers"]["active"]["value"], app_users["active"]);
+            }
+        }
+    }
+    // The weekly series of 2022 to the year's end, national, against the reference.
+    let q = "{ rollout(asOf: \"2022-12-31\") { weekly { week newPlans maintainedPlans } } }";
+    let got = app.graphql_as(&clinician("586964"), q, json!({})).json();
+    let weeks = got["data"]["rollout"]["weekly"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let want_weeks = want["weekly"]["2022"]["national"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(weeks.len(), want_weeks.len(), "{got}");
+    for w in weeks {
+        let pair = &want_weeks[w["week"].as_str().expect("week")];
+        assert_eq!(json!([w["newPlans"], w["maintainedPlans"]]), *pair, "{w}");
+    }
+}
+
+#[test]
+fn the_cluster_view_lists_each_clinic_with_the_reference_figures() {
+    let app = spawn_app();
+    app.import(&helpers::fixture("feed"));
+    let want = expected();
+    let q = "{ cluster(id: \"K1084-01\") { view(asOf: \"2022-05-18\") { clinics { clinic { ydernummer } \
+             newPlans12m ok22Met inactive coverage { type diagnosed { value } withPlan { value } } } } } }";
+    let got = app.graphql_as(&ministry(), q, json!({})).json();
+    let rows = got["data"]["cluster"]["view"]["clinics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let members = want["2022-05-18"]["cluster_members"]["K1084-01"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rows.len(), members.len(), "{got}");
+    for row in rows {
+        let y = row["clinic"]["ydernummer"].as_str().expect("y");
+        let c = &want["2022-05-18"]["clinic"][y];
+        assert_eq!(row["newPlans12m"], c["new_12m"], "{y}");
+        assert_eq!(row["ok22Met"], c["ok22_met"], "{y}");
+        assert_eq!(row["inactive"], c["inactive"], "{y}");
+        for cov in row["coverage"].as_array().expect("coverage") {
+            let t = cov["type"].as_str().expect("type");
+            let [planned, diagnosed] =
+                [0, 1].map(|i| want["2022-05-18"]["coverage"][y][t][i].as_i64());
+            for (value, reference) in [
+                (&cov["withPlan"]["value"], planned),
+                (&cov["diagnosed"]["value"], diagnosed),
+            ] {
+                // Suppressed (null) for small cells; otherwise exact.
+                if let Some(v) = value.as_i64() {
+                    assert_eq!(Some(v), reference, "{y} {t}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn report_json_equals_the_reference() {
+    let db = crate::helpers::TestDb::new();
+    let out = forloeb()
+        .args(["import", "--quiet", "--database", db.url()])
+        .arg(helpers::fixture("feed"))
+        .output()
+        .expect("import");
+    assert!(out.status.code() == Some(2) || out.status.success());
+    let out = forloeb()
+        .args([
+            "report",
+            "--as-of",
+            "2022-05-18",
+            "--format",
+            "json",
+            "--database",
+            db.url(),
+        ])
+        .output()
+        .expect("report");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).expect("report json");
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(helpers::fixture("feed/report-2022-05-18.json")).expect("fixture"),
+    )
+    .expect("json");
+    assert_eq!(got, want);
+    let text = forloeb()
+        .args(["report", "--as-of", "2022-05-18", "--database", db.url()])
+        .output()
+        .expect("report text");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Danmark") && text.contains("Region Hovedstaden"),
+        "{text}"
+    );
+}
