@@ -2,12 +2,14 @@
 //! one transaction before the answer leaves. If the write fails, the answer is not sent.
 
 use crate::auth::Principal;
-use crate::db::tables::{app_events, audit_log};
+use crate::db::sql::placeholders;
+use crate::db::tables::audit_log;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{Cpr, Timestamp};
 use crate::on_backend;
 use async_graphql::SimpleObject;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -60,7 +62,7 @@ impl AuditTrail {
 pub struct AuditWriteError(#[from] pub DbError);
 
 #[derive(Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct AuditRow {
     at: i64,
     request_id: String,
@@ -72,8 +74,6 @@ struct AuditRow {
     types: String,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = app_events)]
 struct ViewRow {
     cpr: String,
     source: String,
@@ -126,24 +126,65 @@ pub fn write_audit(
         (audit, views)
     };
     conn.transaction::<_, DbError, _>(|conn| {
-        // Row by row: SQLite takes no multi-row insert with defaults or ON CONFLICT, and a
-        // request reads few persons.
-        on_backend!(conn, |c| {
-            for row in &audit {
-                diesel::insert_into(audit_log::table)
-                    .values(row)
-                    .execute(c)?;
-            }
-            for row in &views {
-                diesel::insert_into(app_events::table)
-                    .values(row)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-            }
-        });
+        // One statement each, however many persons and plans the answer holds (diesel's
+        // batch insert runs one statement per row on SQLite, so the VALUES list is built here).
+        if !audit.is_empty() {
+            let sql = placeholders(
+                conn,
+                &format!(
+                    "INSERT INTO audit_log (at, request_id, actor_role, actor_sub, actor_clinic, \
+                     subject_cpr, operation, types) VALUES {}",
+                    values_list(audit.len(), 8)
+                ),
+            );
+            on_backend!(conn, |c| {
+                let mut q = diesel::sql_query(&sql).into_boxed();
+                for r in &audit {
+                    q = q
+                        .bind::<BigInt, _>(r.at)
+                        .bind::<Text, _>(&r.request_id)
+                        .bind::<Text, _>(&r.actor_role)
+                        .bind::<Text, _>(&r.actor_sub)
+                        .bind::<Nullable<Text>, _>(&r.actor_clinic)
+                        .bind::<Text, _>(&r.subject_cpr)
+                        .bind::<Nullable<Text>, _>(&r.operation)
+                        .bind::<Text, _>(&r.types);
+                }
+                q.execute(c)
+            })?;
+        }
+        if !views.is_empty() {
+            let sql = placeholders(
+                conn,
+                &format!(
+                    "INSERT INTO app_events (cpr, source, plan_id, at, event, local_date) VALUES {} \
+                     ON CONFLICT DO NOTHING",
+                    values_list(views.len(), 6)
+                ),
+            );
+            on_backend!(conn, |c| {
+                let mut q = diesel::sql_query(&sql).into_boxed();
+                for v in &views {
+                    q = q
+                        .bind::<Text, _>(&v.cpr)
+                        .bind::<Text, _>(&v.source)
+                        .bind::<Text, _>(&v.plan_id)
+                        .bind::<BigInt, _>(v.at)
+                        .bind::<Text, _>(&v.event)
+                        .bind::<Date, _>(v.local_date);
+                }
+                q.execute(c)
+            })?;
+        }
         Ok(())
     })?;
     Ok(())
+}
+
+/// `(?, ?, …), (?, ?, …)`: `rows` tuples of `columns` placeholders.
+fn values_list(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
 }
 
 /// One read of a patient's data, as the patient sees it in the Min Læge App.

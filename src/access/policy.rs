@@ -80,6 +80,27 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
         STAFF,
     ),
     ("Query", &["rollout"], ROLLOUT),
+    ("Query", &["planActivity"], REGIONAL),
+    ("ActivityResult", &["rows", "total", "truncated"], REGIONAL),
+    (
+        "ActivityRow",
+        &[
+            "region",
+            "cluster",
+            "clinic",
+            "type",
+            "source",
+            "week",
+            "month",
+            "year",
+            "plans",
+            "newPlans",
+            "maintainedPlans",
+            "clinics",
+            "patients",
+        ],
+        REGIONAL,
+    ),
     (
         "Patient",
         &[

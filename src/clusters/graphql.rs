@@ -59,9 +59,36 @@ impl Clinic {
         };
         let scope = gql::viewer(ctx)?.scope();
         let clinic = self.0.ydernummer.clone();
+        let look = ctx.look_ahead();
+        let with_plans = look.field("edges").field("node").field("plans").exists()
+            || look.field("nodes").field("plans").exists();
         let found = gql::db(ctx)?
             .run(move |c| {
-                plans_repo::clinic_patients(c, &scope, &clinic, list, offset as i64, first as i64)
+                let Some((rows, total)) = plans_repo::clinic_patients(
+                    c,
+                    &scope,
+                    &clinic,
+                    list,
+                    offset as i64,
+                    first as i64,
+                )?
+                else {
+                    return Ok(None);
+                };
+                let mut plans = if with_plans {
+                    let cprs: Vec<String> = rows.iter().map(|r| r.cpr.clone()).collect();
+                    Some(plans_repo::plan_versions_of(c, &scope, &cprs)?)
+                } else {
+                    None
+                };
+                let rows = rows
+                    .into_iter()
+                    .map(|r| {
+                        let p = plans.as_mut().map(|m| m.remove(&r.cpr).unwrap_or_default());
+                        (r, p)
+                    })
+                    .collect::<Vec<_>>();
+                Ok(Some((rows, total)))
             })
             .await
             .map_err(db_error)?;
@@ -69,9 +96,11 @@ impl Clinic {
             return Err(access::forbidden());
         };
         let mut conn = Connection::new(offset > 0, (offset + rows.len()) < total as usize);
-        for (i, row) in rows.into_iter().enumerate() {
-            conn.edges
-                .push(Edge::new(offset + i, Patient::from_listing(ctx, row)?));
+        for (i, (row, plans)) in rows.into_iter().enumerate() {
+            conn.edges.push(Edge::new(
+                offset + i,
+                Patient::from_listing(ctx, row, plans)?,
+            ));
         }
         Ok(conn)
     }

@@ -1,13 +1,14 @@
 //! The connection enum and the pool's connection manager.
 
 use super::DbError;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One connection type for both backends. Queries that need backend-specific SQL match on it.
 #[derive(diesel::MultiConnection)]
@@ -102,6 +103,40 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let mut conn = self.establish()?;
+        conn.set_instrumentation(count_statements);
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Postgres(c) => c.is_broken(),
+            DbConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+/// SQL statements executed by this process, for `/metrics` (and the test that no list grows
+/// its statement count with its length).
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+pub fn statements_executed() -> u64 {
+    STATEMENTS.load(Ordering::Relaxed)
+}
+
+fn count_statements(event: InstrumentationEvent<'_>) {
+    if let InstrumentationEvent::StartQuery { .. } = event {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConnection, diesel::r2d2::Error> {
         match &self.url {
             DbUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Postgres)
@@ -132,18 +167,6 @@ impl ManageConnection for Manager {
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        match conn {
-            DbConnection::Postgres(c) => c.is_broken(),
-            DbConnection::Sqlite(c) => c.is_broken(),
         }
     }
 }

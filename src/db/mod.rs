@@ -7,7 +7,7 @@ mod migrate;
 pub mod sql;
 pub mod tables;
 
-pub use connection::{Backend, DbConnection, DbUrl};
+pub use connection::{statements_executed, Backend, DbConnection, DbUrl};
 pub use migrate::run_migrations;
 
 use crate::config::DatabaseSettings;

@@ -20,3 +20,15 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             .json(json!({ "status": "unavailable", "reason": "database unreachable" }))
     }
 }
+
+/// Prometheus text: counters safe to expose (no labels that could carry personal data).
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(format!(
+            "# HELP forloeb_db_statements_total SQL statements executed by this process.\n\
+             # TYPE forloeb_db_statements_total counter\n\
+             forloeb_db_statements_total {}\n",
+            crate::db::statements_executed()
+        ))
+}

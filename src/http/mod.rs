@@ -56,7 +56,8 @@ pub fn serve(
                     .default_service(web::to(graphql::method_not_allowed)),
             )
             .route("/health/live", web::get().to(health::live))
-            .route("/health/ready", web::get().to(health::ready));
+            .route("/health/ready", web::get().to(health::ready))
+            .route("/metrics", web::get().to(health::metrics));
         if graphiql {
             app = app.route("/graphiql", web::get().to(graphiql_page));
         }

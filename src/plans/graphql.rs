@@ -98,28 +98,44 @@ pub type PlansDataLoader = DataLoader<PlansLoader>;
 pub struct Patient {
     cpr: Cpr,
     listing: Option<Listing>,
+    /// Plan versions loaded with the page this person came in, when the query asks for them.
+    preloaded: Option<Arc<Vec<PlanVersionRow>>>,
 }
 
 impl Patient {
     /// The only constructor: the read goes into the audit trail.
     pub fn audited(ctx: &Context<'_>, cpr: Cpr, listing: Option<Listing>) -> gql::Result<Self> {
         gql::state(ctx)?.trail.read(&cpr, "Patient");
-        Ok(Self { cpr, listing })
+        Ok(Self {
+            cpr,
+            listing,
+            preloaded: None,
+        })
     }
 
-    pub fn from_listing(ctx: &Context<'_>, listing: Listing) -> gql::Result<Self> {
+    /// A person of a page, with their plan versions when the page loaded them (a join for
+    /// the whole page, so a page costs the same statements whatever its length).
+    pub fn from_listing(
+        ctx: &Context<'_>,
+        listing: Listing,
+        plans: Option<Vec<PlanVersionRow>>,
+    ) -> gql::Result<Self> {
         let cpr = Cpr::parse(&listing.cpr).map_err(gql::internal)?;
-        Self::audited(ctx, cpr, Some(listing))
+        let mut p = Self::audited(ctx, cpr, Some(listing))?;
+        p.preloaded = plans.map(Arc::new);
+        Ok(p)
     }
 
     async fn load_plans(&self, ctx: &Context<'_>) -> gql::Result<Vec<CarePlan>> {
-        let loader = ctx
-            .data::<PlansDataLoader>()
-            .map_err(|_| gql::internal("no plans loader"))?;
-        let rows = loader
-            .load_one(self.cpr.as_str().to_string())
-            .await?
-            .unwrap_or_default();
+        let rows = match &self.preloaded {
+            Some(rows) => rows.clone(),
+            None => ctx
+                .data::<PlansDataLoader>()
+                .map_err(|_| gql::internal("no plans loader"))?
+                .load_one(self.cpr.as_str().to_string())
+                .await?
+                .unwrap_or_default(),
+        };
         let viewer = gql::viewer(ctx)?;
         let trail = &gql::state(ctx)?.trail;
         if !rows.is_empty() {

@@ -1,13 +1,15 @@
 //! The rollout (udrulning) in GraphQL: national or one region's figures as of a date.
 
+use super::activity::{self, ActivityOrder, Dimension};
 use super::metrics::{self, ClinicFigures};
 use super::repo;
 use crate::access::{self, Disclosure, PersonCount, Rate};
-use crate::clusters::graphql::{Clinic, Region};
-use crate::domain::{PlanType as DomainPlanType, RegionCode, Source};
+use crate::auth::Actor;
+use crate::clusters::graphql::{Clinic, Cluster, Region};
+use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
 use crate::gql::{self, bad_input, date_arg, db_error, Date};
 use crate::plans::graphql::PlanType;
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 
 /// National rollout (region null) or one region's, as of a date.
@@ -270,6 +272,127 @@ pub struct Milestone {
     pub status: MilestoneStatus,
 }
 
+/// Narrows an activity question; every list is "any of".
+#[derive(InputObject, Default)]
+pub struct ActivityFilter {
+    /// Region codes (a region user is always confined to their own).
+    pub regions: Option<Vec<String>>,
+    /// Cluster ids.
+    pub clusters: Option<Vec<String>>,
+    /// Ydernumre.
+    pub clinics: Option<Vec<String>>,
+    pub types: Option<Vec<PlanType>>,
+    /// PLSP, KIAP.
+    pub sources: Option<Vec<String>>,
+}
+
+/// Longest date range an activity question may span.
+const MAX_SPAN_DAYS: i64 = 3 * 366;
+/// Most rows an activity answer returns.
+const MAX_ROWS: i32 = 1000;
+/// Most values in one filter list.
+const MAX_FILTER_VALUES: usize = 500;
+
+fn filter_list(
+    name: &str,
+    values: Option<Vec<String>>,
+    check: impl Fn(&str) -> Result<(), crate::domain::Invalid>,
+) -> gql::Result<Vec<String>> {
+    let values = values.unwrap_or_default();
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(bad_input(
+            name,
+            format!("at most {MAX_FILTER_VALUES} values"),
+        ));
+    }
+    for v in &values {
+        check(v).map_err(|e| bad_input(name, format!("{v:?}: {e}")))?;
+    }
+    Ok(values)
+}
+
+/// One group of an activity answer; a key is null when the answer is not grouped by it.
+pub struct ActivityRow {
+    group: activity::Group,
+    patients: PersonCount,
+}
+
+#[Object]
+impl ActivityRow {
+    async fn region(&self) -> Option<Region> {
+        self.group
+            .d_region
+            .as_deref()
+            .and_then(|r| RegionCode::parse(r).ok())
+            .map(Region)
+    }
+    async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<Cluster>> {
+        let Some(id) = &self.group.d_cluster else {
+            return Ok(None);
+        };
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .get(id)
+            .cloned()
+            .map(Cluster))
+    }
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+        match &self.group.d_clinic {
+            Some(y) => Clinic::by_id(ctx, y).await,
+            None => Ok(None),
+        }
+    }
+    async fn r#type(&self) -> Option<PlanType> {
+        self.group.d_type.as_deref().and_then(PlanType::parse)
+    }
+    async fn source(&self) -> Option<&str> {
+        self.group.d_source.as_deref()
+    }
+    /// ISO week, e.g. 2022-W07.
+    async fn week(&self) -> Option<&str> {
+        self.group.d_week.as_deref()
+    }
+    /// Month, e.g. 2022-03.
+    async fn month(&self) -> Option<&str> {
+        self.group.d_month.as_deref()
+    }
+    async fn year(&self) -> Option<i32> {
+        self.group.d_year.as_deref().and_then(|y| y.parse().ok())
+    }
+    /// Plan versions made (udarbejdede forløbsplaner).
+    async fn plans(&self) -> i64 {
+        self.group.plans
+    }
+    /// New plans (nye planer).
+    async fn new_plans(&self) -> i64 {
+        self.group.new_plans
+    }
+    /// Maintained plans (vedligeholdte planer).
+    async fn maintained_plans(&self) -> i64 {
+        self.group.plans - self.group.new_plans
+    }
+    /// Clinics that made at least one of the versions.
+    async fn clinics(&self) -> i64 {
+        self.group.clinics
+    }
+    /// Distinct patients the versions were made for (disclosure-controlled).
+    async fn patients(&self) -> PersonCount {
+        self.patients
+    }
+}
+
+/// The answer to an activity question.
+#[derive(SimpleObject)]
+pub struct ActivityResult {
+    /// The groups, at most `limit`.
+    pub rows: Vec<ActivityRow>,
+    /// All versions matching the filter, ungrouped.
+    pub total: ActivityRow,
+    /// True when there were more groups than `limit`.
+    pub truncated: bool,
+}
+
 /// The rollout subgraph's query fields.
 #[derive(Default)]
 pub struct RolloutQuery;
@@ -289,6 +412,98 @@ impl RolloutQuery {
             .map(|r| RegionCode::parse(&r).map_err(|e| bad_input("region", e)))
             .transpose()?;
         Rollout::new(ctx, &as_of, region).map(Some)
+    }
+
+    /// Ad-hoc plan activity: plan versions, new and maintained plans, clinics and patients,
+    /// grouped by any of region, cluster, clinic, type, source, ISO week, month and year, over
+    /// local dates from..to (at most three years). Regions see their own region only.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First local date, YYYY-MM-DD.")] from: String,
+        #[graphql(desc = "Last local date, YYYY-MM-DD (inclusive).")] to: String,
+        #[graphql(desc = "One to eight dimensions, each at most once.")] group_by: Vec<Dimension>,
+        filter: Option<ActivityFilter>,
+        #[graphql(default_with = "ActivityOrder::Key")] order_by: ActivityOrder,
+        #[graphql(default = 100, desc = "Rows returned, 1–1000.")] limit: i32,
+    ) -> gql::Result<Option<ActivityResult>> {
+        let viewer = gql::viewer(ctx)?;
+        let (from, to) = (date_arg("from", &from)?, date_arg("to", &to)?);
+        if to < from {
+            return Err(bad_input("to", "must not be before from"));
+        }
+        if (to - from).num_days() >= MAX_SPAN_DAYS {
+            return Err(bad_input("to", "the range may span at most three years"));
+        }
+        let mut dims = group_by.clone();
+        dims.sort();
+        dims.dedup();
+        if group_by.is_empty() || dims.len() != group_by.len() {
+            return Err(bad_input(
+                "groupBy",
+                "name one or more dimensions, each once",
+            ));
+        }
+        if !(1..=MAX_ROWS).contains(&limit) {
+            return Err(bad_input(
+                "limit",
+                format!("must be between 1 and {MAX_ROWS}"),
+            ));
+        }
+        let f = filter.unwrap_or_default();
+        let mut regions = filter_list("filter.regions", f.regions, |r| {
+            RegionCode::parse(r).map(|_| ())
+        })?;
+        if let Actor::Region(own) = &viewer.principal.actor {
+            if regions.iter().any(|r| r != own.as_str()) {
+                return Err(access::forbidden());
+            }
+            regions = vec![own.as_str().to_string()];
+        }
+        let question = activity::Question {
+            from,
+            to,
+            group_by,
+            regions,
+            clusters: filter_list("filter.clusters", f.clusters, |_| Ok(()))?,
+            clinics: filter_list("filter.clinics", f.clinics, |y| {
+                Ydernummer::parse(y).map(|_| ())
+            })?,
+            types: f
+                .types
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| DomainPlanType::from(t).as_str().to_string())
+                .collect(),
+            sources: filter_list("filter.sources", f.sources, |s| {
+                Source::parse(s).map(|_| ())
+            })?,
+            order: order_by,
+            limit: i64::from(limit),
+        };
+        let q = question.clone();
+        let (mut groups, total) = gql::db(ctx)?
+            .run(move |c| activity::answer(c, &q))
+            .await
+            .map_err(db_error)?;
+        let truncated = groups.len() > limit as usize;
+        groups.truncate(limit as usize);
+        let disclosure = viewer.disclosure(false);
+        let cells: Vec<i64> = groups.iter().map(|g| g.patients).collect();
+        let rows = groups
+            .into_iter()
+            .zip(disclosure.breakdown(&cells))
+            .map(|(group, patients)| ActivityRow { group, patients })
+            .collect();
+        Ok(Some(ActivityResult {
+            rows,
+            total: ActivityRow {
+                patients: disclosure.count(total.patients),
+                group: total,
+            },
+            truncated,
+        }))
     }
 
     /// The steering group's milestones with their status on the date (default today).

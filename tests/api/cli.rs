@@ -47,13 +47,13 @@ fn schema_command_prints_the_committed_sdl() {
 }
 
 /// A running `forloeb serve` whose log lines are collected.
-struct Served {
-    child: Child,
-    addr: String,
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     lines: mpsc::Receiver<String>,
 }
 
-fn serve(db_url: &str) -> Served {
+pub(crate) fn serve(db_url: &str) -> Served {
     let mut child = forloeb()
         .args([
             "serve",

@@ -9,4 +9,5 @@ mod graphql_http;
 mod health;
 mod helpers;
 mod import;
+mod operations;
 mod rollout;

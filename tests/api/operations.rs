@@ -1,0 +1,245 @@
+//! The named operations clients use (schema/operations/), the ad-hoc query against the fixed
+//! metrics, and the statement count of a list page.
+
+use crate::helpers::{self, clinician, ministry, patient, region, spawn_app, TestApp};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn operations() -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/operations");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("schema/operations")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "graphql"))
+        .map(|p| {
+            let name = p.file_stem().expect("stem").to_string_lossy().to_string();
+            (name, std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn header<'a>(doc: &'a str, key: &str) -> &'a str {
+    doc.lines()
+        .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+        .unwrap_or_else(|| panic!("operation without '# {key}:' header"))
+}
+
+fn token_for(role: &str) -> String {
+    match role {
+        "patient" => patient("2709400129"),
+        "clinician" => clinician("586964"),
+        "region" => region("1083"),
+        "ministry" => ministry(),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn loaded() -> TestApp {
+    let app = spawn_app();
+    app.import(&helpers::fixture("feed"));
+    app
+}
+
+#[test]
+fn every_named_operation_runs_with_its_role_and_only_its_named_parts() {
+    let app = loaded();
+    let ops = operations();
+    assert!(ops.len() >= 10, "{ops:?}");
+    for (name, doc) in &ops {
+        assert!(
+            doc.contains(&format!("query {name}")),
+            "{name}: file name and operation differ"
+        );
+        let role = header(doc, "role");
+        let vars: Value = serde_json::from_str(header(doc, "variables")).expect("variables json");
+        let r = app.graphql_as(&token_for(role), doc, vars.clone()).json();
+        assert!(r["errors"].is_null(), "{name} as {role}: {r}");
+        assert!(
+            r["data"]
+                .as_object()
+                .is_some_and(|d| d.values().all(|v| !v.is_null())),
+            "{name}: {r}"
+        );
+        // And a supplier gets none of it.
+        let supplier = helpers::token(forloeb_gateway::auth::Actor::Supplier(
+            forloeb_gateway::domain::Source::Kiap,
+        ));
+        let r = app.graphql_as(&supplier, doc, vars).json();
+        assert!(
+            r["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().all(|e| e["extensions"]["code"] == "FORBIDDEN")),
+            "{name} as supplier: {r}"
+        );
+    }
+}
+
+#[test]
+fn ad_hoc_activity_agrees_with_the_fixed_metrics() {
+    let app = loaded();
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(helpers::fixture("feed/expected.json")).expect("expected"),
+    )
+    .expect("json");
+    let q = "query($from: String!, $to: String!, $by: [Dimension!]!) { planActivity(from: $from, to: $to, groupBy: $by, limit: 1000) \
+             { truncated rows { region { code } week plans newPlans maintainedPlans } total { plans newPlans } } }";
+    // Year to date per region = plans made in 2022 grouped by region.
+    let r = app
+        .graphql_as(
+            &ministry(),
+            q,
+            json!({"from": "2022-01-01", "to": "2022-12-31", "by": ["REGION"]}),
+        )
+        .json();
+    let a = &r["data"]["planActivity"];
+    assert_eq!(
+        a["total"]["plans"], want["year_to_date"]["2022-12-31"]["national"],
+        "{r}"
+    );
+    for row in a["rows"].as_array().expect("rows") {
+        let code = row["region"]["code"].as_str().expect("code");
+        assert_eq!(
+            row["plans"], want["year_to_date"]["2022-12-31"]["region"][code],
+            "{code}"
+        );
+    }
+    // ISO weeks of 2022 = the weekly series.
+    let r = app
+        .graphql_as(
+            &ministry(),
+            q,
+            json!({"from": "2022-01-03", "to": "2023-01-01", "by": ["WEEK"]}),
+        )
+        .json();
+    let rows = r["data"]["planActivity"]["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let weekly = want["weekly"]["2022"]["national"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rows.len(), weekly.len(), "{r}");
+    for row in rows {
+        let w = &weekly[row["week"].as_str().expect("week")];
+        assert_eq!(
+            json!([row["newPlans"], row["maintainedPlans"]]),
+            *w,
+            "{row}"
+        );
+    }
+    // A region user is confined to their region, and may not ask for another.
+    let r = app
+        .graphql_as(
+            &region("1084"),
+            q,
+            json!({"from": "2022-01-01", "to": "2022-12-31", "by": ["REGION"]}),
+        )
+        .json();
+    let rows = r["data"]["planActivity"]["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rows.iter().all(|x| x["region"]["code"] == "1084") && rows.len() == 1,
+        "{r}"
+    );
+    let q2 = "{ planActivity(from: \"2022-01-01\", to: \"2022-12-31\", groupBy: [CLINIC], filter: { regions: [\"1083\"] }) { total { plans } } }";
+    let r = app.graphql_as(&region("1084"), q2, json!({})).json();
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    // Bounded cost and arguments named in errors.
+    for (vars, arg) in [
+        (
+            json!({"from": "2015-01-01", "to": "2022-12-31", "by": ["REGION"]}),
+            "to:",
+        ),
+        (
+            json!({"from": "2022-02-30", "to": "2022-12-31", "by": ["REGION"]}),
+            "from:",
+        ),
+        (
+            json!({"from": "2022-01-01", "to": "2022-12-31", "by": []}),
+            "groupBy:",
+        ),
+        (
+            json!({"from": "2022-01-01", "to": "2022-12-31", "by": ["WEEK", "WEEK"]}),
+            "groupBy:",
+        ),
+    ] {
+        let r = app.graphql_as(&ministry(), q, vars).json();
+        assert_eq!(
+            r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{r}"
+        );
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(arg)),
+            "{r}"
+        );
+    }
+    // Clinicians and patients do not ask ad-hoc questions.
+    let r = app.graphql_as(&clinician("586964"), q2, json!({})).json();
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+}
+
+/// No N+1: a page of 50 patients with their plans costs the same number of SQL statements as
+/// a page of 5. Counted by the real binary's /metrics, in a process of its own.
+#[test]
+fn a_page_of_fifty_costs_the_statements_of_a_page_of_five() {
+    let db = crate::helpers::TestDb::new();
+    let out = helpers::forloeb()
+        .args(["import", "--quiet", "--database", db.url()])
+        .arg(helpers::fixture("feed"))
+        .output()
+        .expect("import");
+    assert!(out.status.code() == Some(2) || out.status.success());
+    let mut served = crate::cli::serve(db.url());
+    let base = format!("http://{}", served.addr);
+    let statements = || -> u64 {
+        let text = ureq::get(&format!("{base}/metrics"))
+            .call()
+            .expect("metrics")
+            .into_string()
+            .expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("forloeb_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("counter")
+    };
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/operations/ClinicPatients.graphql"),
+    )
+    .expect("operation");
+    let cost = |first: u32| {
+        let before = statements();
+        let body: Value = ureq::post(&format!("{base}/graphql"))
+            .set("authorization", &format!("Bearer {}", clinician("831497")))
+            .send_json(json!({"query": doc, "variables": {"ydernummer": "831497", "first": first}}))
+            .expect("query")
+            .into_json()
+            .expect("json");
+        let edges = body["data"]["clinic"]["patients"]["edges"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(edges.len(), first as usize, "{body}");
+        let plans: usize = edges
+            .iter()
+            .map(|e| e["node"]["plans"].as_array().map_or(0, Vec::len))
+            .sum();
+        (statements() - before, plans)
+    };
+    let (small, _) = cost(5);
+    let (large, plans) = cost(50);
+    assert!(plans >= 20, "the page should carry plans: {plans}");
+    assert_eq!(
+        small, large,
+        "statements grew with the page: 5 → {small}, 50 → {large}"
+    );
+    let _ = served.child.kill();
+    let _ = served.child.wait();
+}
