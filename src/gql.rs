@@ -2,6 +2,8 @@
 //! directory of clinics and clusters, the audit trail, and the errors clients act on.
 
 use crate::access::{AuditTrail, Viewer};
+use crate::auth::{Actor, Principal};
+use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::clusters::Directory;
 use crate::db::{Db, DbError};
 use crate::error::Code;
@@ -22,6 +24,50 @@ pub struct RequestState {
 }
 
 pub type Result<T> = std::result::Result<T, async_graphql::Error>;
+
+/// The caller as the resolvers see them; a clinician's cluster and region come from their
+/// clinic's row.
+pub async fn viewer_for(db: &Db, principal: Principal, disclosure_threshold: u32) -> std::result::Result<Viewer, DbError> {
+    let placement = match &principal.actor {
+        Actor::Clinician(y) => {
+            let y = y.as_str().to_string();
+            db.run(move |c| crate::clusters::repo::clinic_placement(c, &y)).await?
+        }
+        _ => None,
+    };
+    let (clinic_region, cluster) = match placement {
+        Some((region, cluster)) => (crate::domain::RegionCode::parse(&region).ok(), cluster),
+        None => (None, None),
+    };
+    Ok(Viewer {
+        principal,
+        cluster,
+        clinic_region,
+        disclosure_threshold,
+    })
+}
+
+/// Attaches what the resolvers read per request: the viewer and its plans loader (none for
+/// anonymous introspection) and fresh request state, which the caller keeps for the audit.
+pub fn attach(
+    mut request: async_graphql::Request,
+    db: &Db,
+    viewer: Option<Viewer>,
+) -> (async_graphql::Request, Arc<RequestState>) {
+    let state = Arc::new(RequestState::default());
+    if let Some(viewer) = viewer {
+        request = request
+            .data(PlansDataLoader::new(
+                PlansLoader {
+                    db: db.clone(),
+                    scope: viewer.scope(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(viewer);
+    }
+    (request.data(state.clone()), state)
+}
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer> {
     ctx.data::<Viewer>().map_err(|_| crate::access::forbidden())

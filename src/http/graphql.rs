@@ -6,13 +6,11 @@
 //! extractor answers differently.
 
 use super::AppState;
-use crate::access::{write_audit, Viewer};
-use crate::auth::{Actor, Principal};
+use crate::access::write_audit;
 use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
-use crate::gql::RequestState;
+use crate::gql;
 use crate::http::RequestId;
-use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,7 +19,6 @@ use async_graphql::Variables;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -310,20 +307,18 @@ async fn execute(
             ))
         }
     };
-    let request_state = Arc::new(RequestState::default());
-    if let Some(principal) = &principal {
-        let viewer = viewer(state, principal.clone()).await?;
-        request = request
-            .data(PlansDataLoader::new(
-                PlansLoader {
-                    db: state.db.clone(),
-                    scope: viewer.scope(),
-                },
-                actix_web::rt::spawn,
-            ))
-            .data(viewer);
-    }
-    request = request.data(request_state.clone());
+    let viewer = match &principal {
+        Some(p) => Some(
+            gql::viewer_for(&state.db, p.clone(), state.disclosure_threshold)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot look up the clinician's clinic");
+                    HttpError::new(Code::Internal, "internal error")
+                })?,
+        ),
+        None => None,
+    };
+    let (request, request_state) = gql::attach(request, &state.db, viewer);
     let response = state.schema.execute(request).await;
     // A request error (the document did not parse or validate) leaves no data; field errors
     // carry a path. With graphql-response+json the former is a 400, the latter a 200.
@@ -377,31 +372,3 @@ async fn execute(
         .body(body))
 }
 
-/// The caller as the resolvers see them; a clinician's cluster and region come from their
-/// clinic's row.
-async fn viewer(state: &AppState, principal: Principal) -> Result<Viewer, HttpError> {
-    let placement = match &principal.actor {
-        Actor::Clinician(y) => {
-            let y = y.as_str().to_string();
-            state
-                .db
-                .run(move |c| crate::clusters::repo::clinic_placement(c, &y))
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot look up the clinician's clinic");
-                    HttpError::new(Code::Internal, "internal error")
-                })?
-        }
-        _ => None,
-    };
-    let (clinic_region, cluster) = match placement {
-        Some((region, cluster)) => (crate::domain::RegionCode::parse(&region).ok(), cluster),
-        None => (None, None),
-    };
-    Ok(Viewer {
-        principal,
-        cluster,
-        clinic_region,
-        disclosure_threshold: state.disclosure_threshold,
-    })
-}

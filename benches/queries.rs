@@ -1,0 +1,145 @@
+//! In-process latency of the named operations on a loaded database: the patient's own plans
+//! and the regional dashboard and steering-group queries (issue 5's targets).
+//!
+//!     cargo bench --bench queries -- DATABASE_URL [RUNS]
+//!
+//! Load the database first, e.g. `forloeb import FEED_DIR --database national.db`. Each
+//! operation runs through the same schema, extension, per-request state and audit write as an
+//! HTTP request, without the socket. Prints p50, p90, p99 and max per operation in ms.
+
+use forloeb_gateway::access::write_audit;
+use forloeb_gateway::auth::{Actor, Principal};
+use forloeb_gateway::config::{Secret, Settings};
+use forloeb_gateway::db::{run_migrations, Db};
+use forloeb_gateway::domain::{Cpr, RegionCode, Timestamp, Ydernummer};
+use forloeb_gateway::{gql, schema};
+use std::time::Instant;
+
+fn operation(name: &str) -> String {
+    let path = format!("{}/schema/operations/{name}.graphql", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let url = args.first().cloned().unwrap_or_else(|| {
+        eprintln!("usage: cargo bench --bench queries -- DATABASE_URL [RUNS]");
+        std::process::exit(2)
+    });
+    let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(200);
+    let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
+    settings.database.url = Secret::new(url);
+    let db = Db::connect(&settings.database).expect("database");
+    run_migrations(&mut *db.get().expect("connection")).expect("migrations");
+    let schema = schema::build(db.clone());
+
+    // Sample callers from the data: a patient with plans, their clinic, its cluster and region.
+    let (cpr, clinic, cluster, region) = {
+        use diesel::prelude::*;
+        use forloeb_gateway::db::tables::{clinics, plan_versions};
+        let mut conn = db.get().expect("connection");
+        let (cpr, y): (String, String) = plan_versions::table
+            .filter(plan_versions::version.eq(3))
+            .order(plan_versions::plan_id)
+            .select((plan_versions::cpr, plan_versions::ydernummer))
+            .first(&mut *conn)
+            .expect("a patient with a third plan version");
+        let (cluster, region): (Option<String>, String) = clinics::table
+            .filter(clinics::ydernummer.eq(&y))
+            .select((clinics::cluster_id, clinics::region_code))
+            .first(&mut *conn)
+            .expect("clinic");
+        (cpr, y, cluster.unwrap_or_default(), region)
+    };
+    let patient = Principal::new("bench", Actor::Patient(Cpr::parse(&cpr).expect("cpr")));
+    let clinician = Principal::new(
+        "bench",
+        Actor::Clinician(Ydernummer::parse(&clinic).expect("y")),
+    );
+    let regional = Principal::new(
+        "bench",
+        Actor::Region(RegionCode::parse(&region).expect("region")),
+    );
+    let ministry = Principal::new("bench", Actor::Ministry);
+    let as_of = "2022-12-31";
+    let cases: Vec<(&str, Principal, serde_json::Value)> = vec![
+        ("MyPlans", patient, serde_json::json!({})),
+        (
+            "RegionalDashboard",
+            regional.clone(),
+            serde_json::json!({"region": region, "asOf": as_of}),
+        ),
+        (
+            "ClusterView",
+            clinician.clone(),
+            serde_json::json!({"id": cluster, "asOf": as_of}),
+        ),
+        (
+            "PlansByRegionTypeMonth",
+            ministry.clone(),
+            serde_json::json!({"from": "2022-01-01", "to": "2022-12-31"}),
+        ),
+        (
+            "QuietClinics",
+            ministry,
+            serde_json::json!({"region": region, "from": "2022-01-01", "to": "2022-12-31"}),
+        ),
+        (
+            "ClinicPatients",
+            clinician,
+            serde_json::json!({"ydernummer": clinic, "first": 50}),
+        ),
+    ];
+    println!(
+        "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9}   ({} backend, {runs} runs after 5 warm-up)",
+        "operation",
+        "runs",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        format!("{:?}", db.backend()).to_lowercase()
+    );
+    actix_web::rt::System::new().block_on(async {
+        for (name, principal, vars) in cases {
+            let doc = operation(name);
+            let mut times = Vec::with_capacity(runs);
+            for i in 0..runs + 5 {
+                let started = Instant::now();
+                let viewer = gql::viewer_for(&db, principal.clone(), 5)
+                    .await
+                    .expect("viewer");
+                let request = async_graphql::Request::new(doc.clone())
+                    .variables(async_graphql::Variables::from_json(vars.clone()));
+                let (request, state) = gql::attach(request, &db, Some(viewer));
+                let response = schema.execute(request).await;
+                assert!(response.errors.is_empty(), "{name}: {:?}", response.errors);
+                if !state.trail.is_empty() {
+                    let p = principal.clone();
+                    db.run(move |c| {
+                        write_audit(c, &state.trail, &p, "bench", Some("bench"), Timestamp::now())
+                            .map_err(|e| e.0)
+                    })
+                    .await
+                    .expect("audit");
+                }
+                if i >= 5 {
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            println!(
+                "{name:<24} {runs:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                percentile(&times, 0.5),
+                percentile(&times, 0.9),
+                percentile(&times, 0.99),
+                times[times.len() - 1]
+            );
+        }
+    });
+}
