@@ -16,7 +16,10 @@ use forloeb_gateway::{gql, schema};
 use std::time::Instant;
 
 fn operation(name: &str) -> String {
-    let path = format!("{}/schema/operations/{name}.graphql", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/schema/operations/{name}.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -26,7 +29,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let url = args.first().cloned().unwrap_or_else(|| {
         eprintln!("usage: cargo bench --bench queries -- DATABASE_URL [RUNS]");
         std::process::exit(2)
@@ -35,7 +41,7 @@ fn main() {
     let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
     settings.database.url = Secret::new(url);
     let db = Db::connect(&settings.database).expect("database");
-    run_migrations(&mut *db.get().expect("connection")).expect("migrations");
+    run_migrations(&mut db.get().expect("connection")).expect("migrations");
     let schema = schema::build(db.clone());
 
     // Sample callers from the data: a patient with plans, their clinic, its cluster and region.
@@ -122,8 +128,15 @@ fn main() {
                 if !state.trail.is_empty() {
                     let p = principal.clone();
                     db.run(move |c| {
-                        write_audit(c, &state.trail, &p, "bench", Some("bench"), Timestamp::now())
-                            .map_err(|e| e.0)
+                        write_audit(
+                            c,
+                            &state.trail,
+                            &p,
+                            "bench",
+                            Some("bench"),
+                            Timestamp::now(),
+                        )
+                        .map_err(|e| e.0)
                     })
                     .await
                     .expect("audit");

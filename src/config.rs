@@ -35,6 +35,8 @@ pub struct AuthSettings {
     pub algorithms: Vec<String>,
     /// A JWKS file with the public keys; empty for none.
     pub jwks_file: String,
+    /// An http(s) URL of the identity provider's JWKS; empty for none.
+    pub jwks_url: String,
     /// At most one re-read of the JWKS per this many seconds when a token names an unknown `kid`.
     pub jwks_refresh_secs: u64,
     /// Shared HS256 secret for local demos; empty for none. Refused while a JWKS is configured.

@@ -3,10 +3,10 @@
 
 use crate::access::{AuditTrail, Viewer};
 use crate::auth::{Actor, Principal};
-use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::clusters::Directory;
 use crate::db::{Db, DbError};
 use crate::error::Code;
+use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::rollout::repo::ClinicWindow;
 use async_graphql::{
     Context, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType, Value,
@@ -27,11 +27,16 @@ pub type Result<T> = std::result::Result<T, async_graphql::Error>;
 
 /// The caller as the resolvers see them; a clinician's cluster and region come from their
 /// clinic's row.
-pub async fn viewer_for(db: &Db, principal: Principal, disclosure_threshold: u32) -> std::result::Result<Viewer, DbError> {
+pub async fn viewer_for(
+    db: &Db,
+    principal: Principal,
+    disclosure_threshold: u32,
+) -> std::result::Result<Viewer, DbError> {
     let placement = match &principal.actor {
         Actor::Clinician(y) => {
             let y = y.as_str().to_string();
-            db.run(move |c| crate::clusters::repo::clinic_placement(c, &y)).await?
+            db.run(move |c| crate::clusters::repo::clinic_placement(c, &y))
+                .await?
         }
         _ => None,
     };

@@ -9,7 +9,7 @@ pub use principal::{Actor, Principal, Role};
 
 use crate::config::AuthSettings;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey, Header, Validation};
-use keys::KeyStore;
+use keys::{JwksSource, KeyStore, Missing};
 use serde_json::{Map, Value};
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,6 +22,15 @@ pub struct AuthError(pub String);
 
 fn refuse(reason: impl Into<String>) -> AuthError {
     AuthError(reason.into())
+}
+
+impl From<Missing> for AuthError {
+    fn from(m: Missing) -> Self {
+        match m {
+            Missing::UnknownKid => refuse("token: unknown key id"),
+            Missing::Refused(e) => e,
+        }
+    }
 }
 
 /// A configuration the gateway cannot start with.
@@ -56,27 +65,42 @@ impl Authenticator {
         let asymmetric = algorithms
             .iter()
             .any(|a| a.family() != AlgorithmFamily::Hmac);
-        let jwks = !settings.jwks_file.trim().is_empty();
+        let source = match (settings.jwks_file.trim(), settings.jwks_url.trim()) {
+            ("", "") => None,
+            (file, "") => Some(JwksSource::File(file.to_string())),
+            ("", url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(JwksSource::Url(url.to_string()))
+            }
+            ("", url) => {
+                return Err(AuthConfigError(format!(
+                    "jwks_url: {url:?} is not an http(s) URL"
+                )))
+            }
+            _ => {
+                return Err(AuthConfigError(
+                    "set jwks_file or jwks_url, not both".into(),
+                ))
+            }
+        };
+        let jwks = source.is_some();
         let secret = settings.hs256_secret.expose();
         // No algorithm confusion: a key set and a shared secret never verify side by side.
         if jwks && symmetric {
             return Err(AuthConfigError(
-                "algorithms lists an HMAC algorithm while jwks_file is set; HS256 is for local \
-                 demos only, remove it"
+                "algorithms lists an HMAC algorithm while a JWKS is configured; HS256 is for \
+                 local demos only, remove it"
                     .into(),
             ));
         }
         if asymmetric && !jwks {
             return Err(AuthConfigError(
-                "algorithms lists an asymmetric algorithm but jwks_file is empty".into(),
+                "algorithms lists an asymmetric algorithm but neither jwks_file nor jwks_url is set"
+                    .into(),
             ));
         }
-        let keys = if jwks {
-            KeyStore::jwks(
-                settings.jwks_file.trim(),
-                Duration::from_secs(settings.jwks_refresh_secs),
-            )
-            .map_err(AuthConfigError)?
+        let keys = if let Some(source) = source {
+            KeyStore::jwks(source, Duration::from_secs(settings.jwks_refresh_secs))
+                .map_err(AuthConfigError)?
         } else {
             if algorithms.iter().any(|a| *a != Algorithm::HS256) {
                 return Err(AuthConfigError(
@@ -105,33 +129,61 @@ impl Authenticator {
         self.keys.is_shared_secret()
     }
 
-    /// The caller behind an `Authorization` header value.
+    /// As `verify_header`; a token naming a key id the set lacks reads the key set again
+    /// (at most once per refresh interval, on the blocking pool) and is checked once more.
+    pub async fn authenticate(&self, header: &[u8]) -> Result<Principal, AuthError> {
+        match self.check_header(header) {
+            Err(Missing::UnknownKid) => {
+                if let Some(keys) = self.keys.key_set() {
+                    let refreshed = actix_web::rt::task::spawn_blocking(move || keys.refresh())
+                        .await
+                        .unwrap_or(false);
+                    if refreshed {
+                        return self.verify_header(header);
+                    }
+                }
+                Err(Missing::UnknownKid.into())
+            }
+            other => other.map_err(AuthError::from),
+        }
+    }
+
+    /// The caller behind an `Authorization` header value, without reading the keys again.
     pub fn verify_header(&self, header: &[u8]) -> Result<Principal, AuthError> {
+        self.check_header(header).map_err(AuthError::from)
+    }
+
+    fn check_header(&self, header: &[u8]) -> Result<Principal, Missing> {
         let header =
             std::str::from_utf8(header).map_err(|_| refuse("Authorization: not valid text"))?;
         let (scheme, token) = header
             .split_once(' ')
             .ok_or_else(|| refuse("Authorization: expected \"Bearer <token>\""))?;
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(refuse("Authorization: only the Bearer scheme is accepted"));
+            return Err(refuse("Authorization: only the Bearer scheme is accepted").into());
         }
-        self.verify(token.trim())
+        self.check(token.trim())
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.check(token).map_err(AuthError::from)
+    }
+
+    fn check(&self, token: &str) -> Result<Principal, Missing> {
+        let no = Missing::Refused;
         if token.len() > self.max_token_bytes {
-            return Err(refuse(format!(
+            return Err(no(refuse(format!(
                 "token: longer than {} bytes",
                 self.max_token_bytes
-            )));
+            ))));
         }
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| refuse("token: not a well-formed JWT"))?;
+            .map_err(|_| no(refuse("token: not a well-formed JWT")))?;
         if !self.algorithms.contains(&header.alg) {
-            return Err(refuse(format!(
+            return Err(no(refuse(format!(
                 "token: algorithm {:?} is not accepted",
                 header.alg
-            )));
+            ))));
         }
         let key = self.keys.key_for(header.alg, header.kid.as_deref())?;
         let mut validation = Validation::new(header.alg);
@@ -141,8 +193,8 @@ impl Authenticator {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|e| refuse(describe(e.kind())))?;
-        Principal::from_claims(&data.claims).map_err(|e| refuse(format!("token: {e}")))
+            .map_err(|e| no(refuse(describe(e.kind()))))?;
+        Principal::from_claims(&data.claims).map_err(|e| no(refuse(format!("token: {e}"))))
     }
 
     /// Mints a demo token with the shared secret (`forloeb token`, `forloeb demo`).

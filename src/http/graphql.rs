@@ -296,7 +296,8 @@ async fn execute(
         Some(value) => Some(
             state
                 .auth
-                .verify_header(value.as_bytes())
+                .authenticate(value.as_bytes())
+                .await
                 .map_err(|e| HttpError::new(Code::Unauthenticated, e.to_string()))?,
         ),
         None if unparsable || (state.anonymous_introspection && introspection_only) => None,
@@ -371,4 +372,3 @@ async fn execute(
         ))
         .body(body))
 }
-

@@ -265,3 +265,79 @@ fn every_person_read_leaves_one_audit_record_the_patient_can_read() {
     app.graphql_as(&clinician(CLINIC), q, json!({ "cpr": other }));
     assert_eq!(audit_rows(&app, &other), 0);
 }
+
+/// The authorization matrix: every role × every query family × own and foreign data.
+/// A = answered, F = null with FORBIDDEN, N = null without error (someone else's person looks
+/// like no person).
+#[test]
+fn the_authorization_matrix_holds_for_every_role_and_query_family() {
+    let app = loaded();
+    let foreign_patient = patient_of(FOREIGN_CLINIC, "");
+    let roles = [
+        ("patient", patient(OWN_PATIENT)),
+        ("clinician", clinician(CLINIC)),
+        ("region", region("1083")),
+        ("ministry", ministry()),
+        ("supplier", helpers::token(Actor::Supplier(Source::Plsp))),
+    ];
+    let clinic_q = |y: &str, sel: &str| format!("{{ clinic(ydernummer: \"{y}\") {{ {sel} }} }}");
+    let rows: Vec<(&str, String, &str)> = vec![
+        ("me", "{ me { cpr } }".into(), "AFFFF"),
+        ("myAccessLog", "{ myAccessLog { at } }".into(), "AFFFF"),
+        ("patient own", format!("{{ patient(cpr: \"{OWN_PATIENT}\") {{ cpr }} }}"), "FAFFF"),
+        ("patient foreign", format!("{{ patient(cpr: \"{foreign_patient}\") {{ cpr }} }}"), "FNFFF"),
+        ("clinic names", clinic_q(FOREIGN_CLINIC, "name"), "FAAAF"),
+        ("clinic.patients own", clinic_q(CLINIC, "patients { edges { cursor } }"), "FAFFF"),
+        ("clinic.patients foreign", clinic_q(FOREIGN_CLINIC, "patients { edges { cursor } }"), "FFFFF"),
+        ("clinic.activity own", clinic_q(CLINIC, "activity(asOf: \"2022-05-18\") { newPlans12m }"), "FAAAF"),
+        ("clinic.activity cluster", clinic_q(CLUSTER_PEER, "activity(asOf: \"2022-05-18\") { newPlans12m }"), "FAAAF"),
+        ("clinic.activity foreign", clinic_q(FOREIGN_CLINIC, "activity(asOf: \"2022-05-18\") { newPlans12m }"), "FFFAF"),
+        ("clinic.population own", clinic_q(CLINIC, "population { type }"), "FAAAF"),
+        ("clinic.population foreign", clinic_q(FOREIGN_CLINIC, "population { type }"), "FFFAF"),
+        ("cluster.view own", "{ cluster(id: \"K1083-01\") { view { clinics { open } } } }".into(), "FAAAF"),
+        ("cluster.view foreign", "{ cluster(id: \"K1084-01\") { view { clinics { open } } } }".into(), "FFFAF"),
+        ("rollout national", "{ rollout(asOf: \"2022-05-18\") { openClinics } }".into(), "FAAAF"),
+        ("rollout region own", "{ rollout(asOf: \"2022-05-18\", region: \"1083\") { openClinics } }".into(), "FFAAF"),
+        ("rollout region foreign", "{ rollout(asOf: \"2022-05-18\", region: \"1084\") { openClinics } }".into(), "FFFAF"),
+        ("region.rollout foreign", "{ region(code: \"1084\") { rollout(asOf: \"2022-05-18\") { openClinics } } }".into(), "FFFAF"),
+        ("inactive clinic names", "{ rollout(asOf: \"2022-05-18\") { inactiveClinics { clinics { name } } } }".into(), "FFAAF"),
+        ("planActivity", "{ planActivity(from: \"2022-01-01\", to: \"2022-12-31\", groupBy: [REGION]) { total { plans } } }".into(), "FFAAF"),
+        ("milestones", "{ milestones { number } }".into(), "FAAAF"),
+        ("regions", "{ regions { name } }".into(), "FAAAF"),
+    ];
+    let mut failures = Vec::new();
+    for (family, doc, expected) in &rows {
+        for ((role, token), want) in roles.iter().zip(expected.chars()) {
+            let r = app.graphql_as(token, doc, json!({})).json();
+            let errors = codes(&r);
+            let data = &r["data"];
+            let leaf_null = |v: &Value| -> bool {
+                // The first field of the answer, or the field under it, is null.
+                let first = v
+                    .as_object()
+                    .and_then(|m| m.values().next())
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                first.is_null()
+                    || first
+                        .as_object()
+                        .is_some_and(|m| m.values().any(Value::is_null))
+            };
+            let got =
+                if !errors.is_empty() && errors.iter().all(|c| c == "FORBIDDEN") && leaf_null(data)
+                {
+                    'F'
+                } else if errors.is_empty() && leaf_null(data) {
+                    'N'
+                } else if errors.is_empty() {
+                    'A'
+                } else {
+                    '?'
+                };
+            if got != want {
+                failures.push(format!("{family} as {role}: want {want}, got {got}: {r}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -320,3 +320,108 @@ fn asymmetric_keys_from_a_jwks_and_no_algorithm_confusion() {
     );
     drop(dir);
 }
+
+/// Serves `body()` at any path over plain HTTP and counts the requests.
+fn jwks_server(
+    body: impl Fn() -> String + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let b = body();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}",
+                b.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+/// A key the identity provider adds later is picked up from the JWKS URL on the first token
+/// that names it; unknown key ids re-read the set at most once per interval.
+#[test]
+fn a_jwks_url_is_read_again_for_a_new_key_at_most_once_per_interval() {
+    let rsa =
+        EncodingKey::from_rsa_pem(&std::fs::read(helpers::fixture("keys/rsa.pem")).expect("rsa"))
+            .expect("rsa");
+    let ec = EncodingKey::from_ec_pem(&std::fs::read(helpers::fixture("keys/ec.pem")).expect("ec"))
+        .expect("ec");
+    let jwk = |key: &EncodingKey, alg: Algorithm, kid: &str| {
+        let mut j = Jwk::from_encoding_key(key, alg).expect("jwk");
+        j.common.key_id = Some(kid.into());
+        j
+    };
+    let first = serde_json::to_string(&JwkSet {
+        keys: vec![jwk(&rsa, Algorithm::RS256, "rsa-1")],
+    })
+    .expect("json");
+    let both = serde_json::to_string(&JwkSet {
+        keys: vec![
+            jwk(&rsa, Algorithm::RS256, "rsa-1"),
+            jwk(&ec, Algorithm::ES256, "ec-2"),
+        ],
+    })
+    .expect("json");
+    let rotated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = rotated.clone();
+    let (url, hits) = jwks_server(move || {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            both.clone()
+        } else {
+            first.clone()
+        }
+    });
+    let spawn = |refresh: u64| {
+        let url = url.clone();
+        spawn_app_with(move |s| {
+            s.auth.algorithms = vec!["RS256".into(), "ES256".into()];
+            s.auth.jwks_url = url;
+            s.auth.jwks_refresh_secs = refresh;
+            s.auth.hs256_secret = forloeb_gateway::config::Secret::new("");
+        })
+    };
+    let sign = |alg: Algorithm, kid: &str, key: &EncodingKey| {
+        let mut h = Header::new(alg);
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(&h, &claims(), key).expect("sign")
+    };
+    // Long interval: an unknown kid is refused without hammering the provider.
+    let app = spawn(3600);
+    let at_start = hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        app.graphql_as(&sign(Algorithm::RS256, "rsa-1", &rsa), QUERY, json!({}))
+            .status,
+        200
+    );
+    for _ in 0..3 {
+        assert_refused(
+            &app,
+            &sign(Algorithm::ES256, "ec-2", &ec),
+            "kid not in the set yet",
+        );
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        at_start,
+        "refreshed within the interval"
+    );
+    drop(app);
+    // Interval 0: the rotated set is fetched on the first token with the new kid.
+    let app = spawn(0);
+    rotated.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = app.graphql_as(&sign(Algorithm::ES256, "ec-2", &ec), QUERY, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
