@@ -12,10 +12,15 @@ use forloeb_gateway::auth::{Actor, Principal};
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db};
 use forloeb_gateway::domain::{Cpr, RegionCode, Timestamp, Ydernummer};
+use forloeb_gateway::rollout::snapshot::Aggregates;
 use forloeb_gateway::{gql, schema};
 use std::time::Instant;
 
+/// A named operation from schema/operations, or an inline document (starting with `{`).
 fn operation(name: &str) -> String {
+    if name.starts_with('{') {
+        return name.to_string();
+    }
     let path = format!(
         "{}/schema/operations/{name}.graphql",
         env!("CARGO_MANIFEST_DIR")
@@ -42,7 +47,10 @@ fn main() {
     settings.database.url = Secret::new(url);
     let db = Db::connect(&settings.database).expect("database");
     run_migrations(&mut db.get().expect("connection")).expect("migrations");
-    let schema = schema::build(db.clone());
+    let schema = schema::build(
+        db.clone(),
+        Aggregates::new(std::time::Duration::from_secs(30)),
+    );
 
     // Sample callers from the data: a patient with plans, their clinic, its cluster and region.
     let (cpr, clinic, cluster, region) = {
@@ -73,8 +81,14 @@ fn main() {
     );
     let ministry = Principal::new("bench", Actor::Ministry);
     let as_of = "2022-12-31";
+    let weekly = format!("{{ rollout(asOf: \"{as_of}\", region: \"{region}\") {{ weekly {{ week newPlans maintainedPlans }} }} }}");
+    let ok22 = format!("{{ rollout(asOf: \"{as_of}\", region: \"{region}\") {{ ok22 {{ met share distribution {{ bucket clinics }} }} }} }}");
+    let inactive = format!("{{ rollout(asOf: \"{as_of}\", region: \"{region}\") {{ inactiveClinics {{ count clinics {{ ydernummer name }} }} }} }}");
     let cases: Vec<(&str, Principal, serde_json::Value)> = vec![
         ("MyPlans", patient, serde_json::json!({})),
+        (weekly.as_str(), regional.clone(), serde_json::json!({})),
+        (ok22.as_str(), regional.clone(), serde_json::json!({})),
+        (inactive.as_str(), regional.clone(), serde_json::json!({})),
         (
             "RegionalDashboard",
             regional.clone(),
@@ -102,7 +116,7 @@ fn main() {
         ),
     ];
     println!(
-        "{:<24} {:>6} {:>9} {:>9} {:>9} {:>9}   ({} backend, {runs} runs after 5 warm-up)",
+        "{:<26} {:>6} {:>9} {:>9} {:>9} {:>9}   ({} backend, {runs} runs after 5 warm-up)",
         "operation",
         "runs",
         "p50 ms",
@@ -146,8 +160,14 @@ fn main() {
                 }
             }
             times.sort_by(|a, b| a.total_cmp(b));
+            let label = match name {
+                n if n.contains("weekly") => "weekly (region)",
+                n if n.contains("ok22") => "OK22 distribution (region)",
+                n if n.contains("inactiveClinics") => "inactive clinics (region)",
+                n => n,
+            };
             println!(
-                "{name:<24} {runs:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                "{label:<26} {runs:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
                 percentile(&times, 0.5),
                 percentile(&times, 0.9),
                 percentile(&times, 0.99),

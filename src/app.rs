@@ -3,6 +3,7 @@
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::{run_migrations, Db, DbError};
+use crate::rollout::snapshot::Aggregates;
 use crate::{http, schema};
 use actix_web::dev::Server;
 use std::net::{SocketAddr, TcpListener};
@@ -47,7 +48,11 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     };
     let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
-    let schema = schema::build(db.clone());
-    let server = http::serve(listener, settings, db.clone(), schema, auth).map_err(bind_error)?;
+    let aggregates = Aggregates::new(std::time::Duration::from_secs(
+        settings.rollout.refresh_secs,
+    ));
+    let schema = schema::build(db.clone(), aggregates.clone());
+    let server = http::serve(listener, settings, db.clone(), schema, auth, aggregates)
+        .map_err(bind_error)?;
     Ok(Started { server, addr, db })
 }

@@ -22,6 +22,15 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub access: AccessSettings,
+    pub rollout: RolloutSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSettings {
+    /// Seconds after which the in-memory rollout aggregates are rebuilt in the background
+    /// (picking up plan views recorded by other gateway processes). Imports take effect at once.
+    pub refresh_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ use crate::db::{Db, DbError};
 use crate::error::Code;
 use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::rollout::repo::ClinicWindow;
+use crate::rollout::snapshot::{Aggregates, Snapshot};
 use async_graphql::{
     Context, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType, Value,
 };
@@ -19,8 +20,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct RequestState {
     pub trail: AuditTrail,
-    directory: Mutex<Option<Arc<Directory>>>,
     windows: Mutex<HashMap<NaiveDate, Arc<HashMap<String, ClinicWindow>>>>,
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
 }
 
 pub type Result<T> = std::result::Result<T, async_graphql::Error>;
@@ -89,22 +90,9 @@ pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
         .map_err(|_| internal("no request state in the GraphQL request"))
 }
 
-/// Clinics and clusters, loaded once per request.
+/// Clinics and clusters, from the rollout snapshot of this request.
 pub async fn directory(ctx: &Context<'_>) -> Result<Arc<Directory>> {
-    let state = state(ctx)?;
-    if let Some(d) = state.directory.lock().ok().and_then(|g| g.clone()) {
-        return Ok(d);
-    }
-    let loaded = Arc::new(
-        db(ctx)?
-            .run(crate::clusters::repo::directory)
-            .await
-            .map_err(db_error)?,
-    );
-    if let Ok(mut g) = state.directory.lock() {
-        *g = Some(loaded.clone());
-    }
-    Ok(loaded)
+    Ok(snapshot(ctx).await?.directory.clone())
 }
 
 /// Per clinic, plan versions in the 12 months to `d`; loaded once per request and date.
@@ -117,16 +105,27 @@ pub async fn clinic_windows(
         return Ok(w);
     }
     let after = crate::rollout::metrics::year_back(d);
-    let loaded = Arc::new(
-        db(ctx)?
-            .run(move |c| crate::rollout::repo::clinic_windows(c, after, d))
-            .await
-            .map_err(db_error)?,
-    );
+    let loaded = Arc::new(snapshot(ctx).await?.clinic_windows(after, d));
     if let Ok(mut g) = state.windows.lock() {
         g.insert(d, loaded.clone());
     }
     Ok(loaded)
+}
+
+/// The rollout aggregates as of this request (one version check per request).
+pub async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
+    let state = state(ctx)?;
+    if let Some(s) = state.snapshot.lock().ok().and_then(|g| g.clone()) {
+        return Ok(s);
+    }
+    let aggregates = ctx
+        .data::<Arc<Aggregates>>()
+        .map_err(|_| internal("no rollout aggregates in the schema context"))?;
+    let s = aggregates.get(db(ctx)?).await.map_err(db_error)?;
+    if let Ok(mut g) = state.snapshot.lock() {
+        *g = Some(s.clone());
+    }
+    Ok(s)
 }
 
 /// A bad argument: names the argument and the rule it broke.

@@ -6,7 +6,9 @@ use crate::clusters::graphql::ClustersQuery;
 use crate::db::Db;
 use crate::plans::graphql::PlansQuery;
 use crate::rollout::graphql::RolloutQuery;
+use crate::rollout::snapshot::Aggregates;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Object, Schema};
+use std::sync::Arc;
 
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
@@ -30,8 +32,8 @@ fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscrip
 }
 
 /// Builds the schema with the shared state its resolvers read from the context.
-pub fn build(db: Db) -> GatewaySchema {
-    builder().data(db).finish()
+pub fn build(db: Db, aggregates: Arc<Aggregates>) -> GatewaySchema {
+    builder().data(db).data(aggregates).finish()
 }
 
 /// The schema's SDL without any state, for `forloeb schema` and the drift test.

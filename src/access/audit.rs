@@ -49,6 +49,14 @@ impl AuditTrail {
         }
     }
 
+    /// The persons who read their own plans in this request.
+    pub fn viewed_by(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .map(|t| t.views.iter().map(|(cpr, _, _)| cpr.clone()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner
             .lock()

@@ -12,7 +12,7 @@ pub use migrate::run_migrations;
 
 use crate::config::DatabaseSettings;
 use diesel::r2d2::{self, Pool, PooledConnection};
-use diesel::RunQueryDsl;
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use std::time::Duration;
 
 /// Runs the same diesel code on whichever concrete connection `conn` holds, for statements
@@ -42,6 +42,21 @@ pub enum DbError {
     Url(String),
     #[error("database task was cancelled")]
     Cancelled,
+}
+
+/// Marks that stored feed data changed (call inside the writing transaction).
+pub fn bump_data_version(conn: &mut DbConnection) -> Result<(), DbError> {
+    use tables::data_version::dsl::{data_version, version};
+    diesel::update(data_version)
+        .set(version.eq(version + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The current data version (see `bump_data_version`).
+pub fn data_version(conn: &mut DbConnection) -> Result<i64, DbError> {
+    use tables::data_version::dsl::{data_version, version};
+    Ok(data_version.select(version).first(conn)?)
 }
 
 /// The pool and what it connects to. Cheap to clone.

@@ -108,3 +108,10 @@ diesel::table! {
         types -> Text,
     }
 }
+
+diesel::table! {
+    data_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}

@@ -338,6 +338,7 @@ async fn execute(
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        let views = request_state.trail.viewed_by();
         state
             .db
             .run(move |c| {
@@ -360,6 +361,10 @@ async fn execute(
                      not be written",
                 )
             })?;
+        let today = Timestamp::now().local_date();
+        for cpr in views {
+            state.aggregates.record_view(&cpr, today);
+        }
     }
     let body = serde_json::to_vec(&response).map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a GraphQL response");

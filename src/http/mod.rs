@@ -8,11 +8,13 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Code, HttpError};
+use crate::rollout::snapshot::Aggregates;
 use crate::schema::GatewaySchema;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use request_span::RequestId;
@@ -25,6 +27,7 @@ pub struct AppState {
     pub auth: Authenticator,
     pub disclosure_threshold: u32,
     pub anonymous_introspection: bool,
+    pub aggregates: Arc<Aggregates>,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -36,6 +39,7 @@ pub fn serve(
     db: Db,
     schema: GatewaySchema,
     auth: Authenticator,
+    aggregates: Arc<Aggregates>,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         schema,
@@ -44,6 +48,7 @@ pub fn serve(
         auth,
         disclosure_threshold: settings.access.disclosure_threshold,
         anonymous_introspection: settings.auth.anonymous_introspection,
+        aggregates,
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {

@@ -312,7 +312,11 @@ impl<'a> Importer<'a> {
         }
         let mut stored = self
             .conn
-            .transaction::<_, DbError, _>(|conn| store(conn, &valid))
+            .transaction::<_, DbError, _>(|conn| {
+                let outcomes = store(conn, &valid)?;
+                crate::db::bump_data_version(conn)?;
+                Ok(outcomes)
+            })
             .map_err(|error| ImportError::Db {
                 file: summary.file.clone(),
                 error,

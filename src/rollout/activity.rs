@@ -1,14 +1,9 @@
 //! The steering group's ad-hoc question: plan activity counted and grouped by any combination
 //! of region, cluster, clinic, plan type, source, ISO week, month and year, filtered by a date
-//! range and the same dimensions. One SQL statement per answer (two with the total); person
-//! counts go through disclosure control.
+//! range and the same dimensions. Answered from the rollout snapshot; person counts go through
+//! disclosure control in the GraphQL layer.
 
-use crate::db::sql::placeholders;
-use crate::db::{DbConnection, DbError};
-use crate::on_backend;
 use chrono::NaiveDate;
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Text};
 
 /// A dimension to group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, async_graphql::Enum)]
@@ -23,39 +18,6 @@ pub enum Dimension {
     /// Calendar month, e.g. 2022-03.
     Month,
     Year,
-}
-
-impl Dimension {
-    /// The SQL expression, as text, on both backends.
-    fn expr(self, conn: &DbConnection) -> &'static str {
-        let pg = matches!(conn, DbConnection::Postgres(_));
-        match (self, pg) {
-            (Dimension::Region, _) => "c.region_code",
-            (Dimension::Cluster, _) => "c.cluster_id",
-            (Dimension::Clinic, _) => "v.ydernummer",
-            (Dimension::Type, _) => "v.plan_type",
-            (Dimension::Source, _) => "v.source",
-            (Dimension::Week, true) => "to_char(v.local_date, 'IYYY-\"W\"IW')",
-            (Dimension::Week, false) => "strftime('%G-W%V', v.local_date)",
-            (Dimension::Month, true) => "to_char(v.local_date, 'YYYY-MM')",
-            (Dimension::Month, false) => "substr(v.local_date, 1, 7)",
-            (Dimension::Year, true) => "to_char(v.local_date, 'YYYY')",
-            (Dimension::Year, false) => "substr(v.local_date, 1, 4)",
-        }
-    }
-
-    fn column(self) -> &'static str {
-        match self {
-            Dimension::Region => "d_region",
-            Dimension::Cluster => "d_cluster",
-            Dimension::Clinic => "d_clinic",
-            Dimension::Type => "d_type",
-            Dimension::Source => "d_source",
-            Dimension::Week => "d_week",
-            Dimension::Month => "d_month",
-            Dimension::Year => "d_year",
-        }
-    }
 }
 
 /// How rows are ordered.
@@ -88,123 +50,47 @@ pub struct Question {
 }
 
 /// One group's figures; keys are null for dimensions not grouped by.
-#[derive(Debug, Clone, Default, QueryableByName)]
+#[derive(Debug, Clone, Default)]
 pub struct Group {
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_region: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_cluster: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_clinic: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_type: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_source: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_week: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_month: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub d_year: Option<String>,
-    #[diesel(sql_type = BigInt)]
     pub plans: i64,
-    #[diesel(sql_type = BigInt)]
     pub new_plans: i64,
-    #[diesel(sql_type = BigInt)]
     pub clinics: i64,
-    #[diesel(sql_type = BigInt)]
     pub patients: i64,
 }
 
-const ALL: [Dimension; 8] = [
-    Dimension::Region,
-    Dimension::Cluster,
-    Dimension::Clinic,
-    Dimension::Type,
-    Dimension::Source,
-    Dimension::Week,
-    Dimension::Month,
-    Dimension::Year,
-];
-
-fn in_list(column: &str, n: usize) -> String {
-    format!(" AND {column} IN ({})", vec!["?"; n].join(", "))
-}
-
-/// The groups (at most `limit + 1`) and the total over all of them.
-pub fn answer(conn: &mut DbConnection, q: &Question) -> Result<(Vec<Group>, Group), DbError> {
-    let mut filter = String::from("v.local_date >= ? AND v.local_date <= ?");
-    let mut binds: Vec<&String> = Vec::new();
-    for (column, values) in [
-        ("c.region_code", &q.regions),
-        ("c.cluster_id", &q.clusters),
-        ("v.ydernummer", &q.clinics),
-        ("v.plan_type", &q.types),
-        ("v.source", &q.sources),
-    ] {
-        if !values.is_empty() {
-            filter.push_str(&in_list(column, values.len()));
-            binds.extend(values.iter());
+impl Group {
+    /// The key of one dimension; null when not grouped by it.
+    pub fn key(&self, dim: Dimension) -> Option<&String> {
+        match dim {
+            Dimension::Region => self.d_region.as_ref(),
+            Dimension::Cluster => self.d_cluster.as_ref(),
+            Dimension::Clinic => self.d_clinic.as_ref(),
+            Dimension::Type => self.d_type.as_ref(),
+            Dimension::Source => self.d_source.as_ref(),
+            Dimension::Week => self.d_week.as_ref(),
+            Dimension::Month => self.d_month.as_ref(),
+            Dimension::Year => self.d_year.as_ref(),
         }
     }
-    let select = |grouped: bool| {
-        ALL.iter()
-            .map(|d| {
-                if grouped && q.group_by.contains(d) {
-                    format!("{} AS {}", d.expr(conn), d.column())
-                } else {
-                    format!("CAST(NULL AS TEXT) AS {}", d.column())
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let measures =
-        "COUNT(*) AS plans, COALESCE(SUM(CASE WHEN v.is_new THEN 1 ELSE 0 END), 0) AS new_plans, \
-                    COUNT(DISTINCT v.ydernummer) AS clinics, COUNT(DISTINCT v.cpr) AS patients";
-    let from = "FROM plan_versions v JOIN clinics c ON c.ydernummer = v.ydernummer";
-    let keys: Vec<&str> = q.group_by.iter().map(|d| d.expr(conn)).collect();
-    let key_order = q
-        .group_by
-        .iter()
-        .map(|d| d.column())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let order = match q.order {
-        ActivityOrder::Key => key_order.clone(),
-        ActivityOrder::PlansDesc => format!("plans DESC, {key_order}"),
-        ActivityOrder::NewPlansDesc => format!("new_plans DESC, {key_order}"),
-        ActivityOrder::PlansAsc => format!("plans ASC, {key_order}"),
-    };
-    let grouped_sql = placeholders(
-        conn,
-        &format!(
-            "SELECT {}, {measures} {from} WHERE {filter} GROUP BY {} ORDER BY {order} LIMIT {}",
-            select(true),
-            keys.join(", "),
-            q.limit + 1
-        ),
-    );
-    let total_sql = placeholders(
-        conn,
-        &format!("SELECT {}, {measures} {from} WHERE {filter}", select(false)),
-    );
-    let run = |conn: &mut DbConnection, sql: &str| -> Result<Vec<Group>, DbError> {
-        Ok(on_backend!(conn, |c| {
-            let mut query = diesel::sql_query(sql)
-                .into_boxed()
-                .bind::<Date, _>(q.from)
-                .bind::<Date, _>(q.to);
-            for b in &binds {
-                query = query.bind::<Text, _>(*b);
-            }
-            query.load::<Group>(c)
-        })?)
-    };
-    let groups = run(conn, &grouped_sql)?;
-    let total = run(conn, &total_sql)?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    Ok((groups, total))
+
+    pub(crate) fn slot(&mut self, dim: Dimension) -> &mut Option<String> {
+        match dim {
+            Dimension::Region => &mut self.d_region,
+            Dimension::Cluster => &mut self.d_cluster,
+            Dimension::Clinic => &mut self.d_clinic,
+            Dimension::Type => &mut self.d_type,
+            Dimension::Source => &mut self.d_source,
+            Dimension::Week => &mut self.d_week,
+            Dimension::Month => &mut self.d_month,
+            Dimension::Year => &mut self.d_year,
+        }
+    }
 }

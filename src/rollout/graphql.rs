@@ -38,10 +38,7 @@ impl Rollout {
 
     async fn days(&self, ctx: &Context<'_>) -> gql::Result<Vec<repo::DayCount>> {
         let (from, until) = (metrics::first_day_needed(self.as_of), self.as_of);
-        gql::db(ctx)?
-            .run(move |c| repo::day_counts(c, from, until))
-            .await
-            .map_err(db_error)
+        Ok(gql::snapshot(ctx).await?.day_counts(from, until))
     }
 
     fn in_region(&self, day: &repo::DayCount) -> bool {
@@ -116,11 +113,8 @@ impl Rollout {
     /// date. Person counts: disclosure-controlled.
     async fn app_users(&self, ctx: &Context<'_>) -> gql::Result<AppUsers> {
         let (after, until) = (metrics::year_back(self.as_of), self.as_of);
-        let region = self.region.map(|r| r.as_str().to_string());
-        let (with_plan, active) = gql::db(ctx)?
-            .run(move |c| repo::app_users(c, after, until, region.as_deref()))
-            .await
-            .map_err(db_error)?;
+        let region = self.region.map(|r| r.as_str());
+        let (with_plan, active) = gql::snapshot(ctx).await?.app_users(after, until, region);
         let d = gql::viewer(ctx)?.disclosure(false);
         let (with_plan, active) = (d.count(with_plan), d.count(active));
         Ok(AppUsers {
@@ -482,11 +476,7 @@ impl RolloutQuery {
             order: order_by,
             limit: i64::from(limit),
         };
-        let q = question.clone();
-        let (mut groups, total) = gql::db(ctx)?
-            .run(move |c| activity::answer(c, &q))
-            .await
-            .map_err(db_error)?;
+        let (mut groups, total) = gql::snapshot(ctx).await?.activity(&question);
         let truncated = groups.len() > limit as usize;
         groups.truncate(limit as usize);
         let disclosure = viewer.disclosure(false);

@@ -7,3 +7,4 @@ pub mod graphql;
 pub mod metrics;
 pub mod repo;
 pub mod report;
+pub mod snapshot;

@@ -3,6 +3,7 @@
 
 use super::metrics::{self, ClinicFigures, NewMaintained};
 use super::repo;
+use super::snapshot::Snapshot;
 use crate::clusters::repo::directory;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
@@ -13,10 +14,11 @@ use std::fmt::Write;
 
 pub fn build(conn: &mut DbConnection, d: NaiveDate) -> Result<Value, DbError> {
     let dir = directory(conn)?;
+    let snapshot = Snapshot::load(conn)?;
     let after = metrics::year_back(d);
-    let windows = repo::clinic_windows(conn, after, d)?;
-    let days = repo::day_counts(conn, metrics::first_day_needed(d), d)?;
-    let (with_plan, active) = repo::app_users(conn, after, d, None)?;
+    let windows = snapshot.clinic_windows(after, d);
+    let days = snapshot.day_counts(metrics::first_day_needed(d), d);
+    let (with_plan, active) = snapshot.app_users(after, d, None);
 
     let national = metrics::clinic_figures(&dir, &windows, d, |_| true);
     let mut region = Map::new();

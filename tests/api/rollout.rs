@@ -154,3 +154,70 @@ fn report_json_equals_the_reference() {
         "{text}"
     );
 }
+
+/// Late-arriving data shows in the next answer, and so does a patient's own read in the app.
+#[test]
+fn figures_follow_late_data_and_live_use() {
+    let app = spawn_app();
+    app.import(&helpers::fixture("feed"));
+    let q = "{ clinic(ydernummer: \"586964\") { activity(asOf: \"2022-05-18\") { newPlans12m plansMade12m } } }";
+    let before = app.graphql_as(&ministry(), q, json!({})).json();
+    let before = &before["data"]["clinic"]["activity"];
+    // A new plan for a person nobody had planned for, made by 586964 on 1 May 2022.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("plans.ndjson"),
+        r#"{"source": "KIAP", "plan_id": "LATE-1", "version": 1, "cpr": "0101010101", "ydernummer": "586964", "type": "KOL", "created_at": "2022-05-01T10:00:00+02:00", "status": "active"}"#,
+    )
+    .expect("write");
+    app.import(dir.path());
+    let after = app.graphql_as(&ministry(), q, json!({})).json();
+    let after = &after["data"]["clinic"]["activity"];
+    assert_eq!(
+        after["newPlans12m"].as_i64(),
+        before["newPlans12m"].as_i64().map(|n| n + 1)
+    );
+    assert_eq!(
+        after["plansMade12m"].as_i64(),
+        before["plansMade12m"].as_i64().map(|n| n + 1)
+    );
+
+    let today = chrono::Local::now().date_naive().to_string();
+    let users = format!("{{ rollout(asOf: \"{today}\") {{ appUsers {{ active {{ value }} }} }} }}");
+    let active = |app: &crate::helpers::TestApp| {
+        app.graphql_as(&ministry(), &users, json!({})).json()["data"]["rollout"]["appUsers"]
+            ["active"]["value"]
+            .as_i64()
+            .expect("active users")
+    };
+    let was = active(&app);
+    // Five patients with plans read them in the app today (five: fewer would be suppressed).
+    let text = std::fs::read_to_string(helpers::fixture("feed/plans.ndjson")).expect("plans");
+    let mut readers: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["cpr"].as_str().map(String::from))
+        .filter(|c| forloeb_gateway::domain::Cpr::parse(c).is_ok())
+        .collect();
+    readers.sort();
+    readers.dedup();
+    for cpr in readers.iter().take(5) {
+        let r = app.graphql_as(
+            &crate::helpers::patient(cpr),
+            "{ me { plans { id } } }",
+            json!({}),
+        );
+        assert!(
+            r.json()["data"]["me"]["plans"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty()),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        active(&app),
+        was + 5,
+        "the patients' own reads count as live use"
+    );
+}

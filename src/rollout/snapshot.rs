@@ -1,0 +1,492 @@
+//! The rollout's aggregates in memory. Every rollout figure scans plan versions and app events
+//! by local date; at national scale that is hundreds of thousands of rows per question, too
+//! slow for a dashboard in SQL. A `Snapshot` holds those rows compactly, sorted by date, and
+//! answers each question in milliseconds.
+//!
+//! Exactness: every import batch bumps `data_version`; a request that finds another version
+//! than its snapshot's rebuilds it first, so late-arriving data is always reflected. Plan views
+//! recorded by this process are added to the snapshot at once; views recorded by other
+//! processes arrive with the periodic background refresh (`rollout.refresh_secs`).
+
+use super::activity::{ActivityOrder, Dimension, Group, Question};
+use super::repo::{ClinicWindow, DayCount};
+use crate::clusters::Directory;
+use crate::db::tables::{app_events, plan_versions};
+use crate::db::{data_version, Db, DbConnection, DbError};
+use crate::domain::{PlanType, RegionCode, Source};
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+type Day = i32;
+
+fn day(d: NaiveDate) -> Day {
+    d.num_days_from_ce()
+}
+
+fn date(d: Day) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(NaiveDate::MIN)
+}
+
+/// One plan version, as the metrics see it.
+#[derive(Debug, Clone, Copy)]
+struct Fact {
+    day: Day,
+    clinic: u32,
+    patient: u32,
+    plan_type: u8,
+    source: u8,
+    is_new: bool,
+}
+
+struct Clinic {
+    ydernummer: String,
+    region: u8,
+    /// Index into `cluster_names`.
+    cluster: Option<u32>,
+}
+
+const NEVER: Day = Day::MAX;
+
+pub struct Snapshot {
+    pub version: i64,
+    built: Instant,
+    /// Clinics and clusters by id, with names: reference data for every view.
+    pub directory: Arc<Directory>,
+    clinics: Vec<Clinic>,
+    cluster_names: Vec<String>,
+    /// Sorted by day.
+    facts: Vec<Fact>,
+    patients: HashMap<String, u32>,
+    /// Per patient: the local day of their first plan version, and of their first made by a
+    /// clinic of each region.
+    first_plan: Vec<Day>,
+    first_in_region: Vec<[Day; 5]>,
+    /// (day, patient) of every plan_viewed event, sorted by day.
+    events: Vec<(Day, u32)>,
+    /// Views recorded by this process since the snapshot was built.
+    live: Mutex<Vec<(Day, u32)>>,
+}
+
+fn region_index(code: &str) -> u8 {
+    RegionCode::ALL
+        .iter()
+        .position(|r| r.as_str() == code)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+fn type_index(t: &str) -> u8 {
+    PlanType::ALL
+        .iter()
+        .position(|x| x.as_str() == t)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+fn source_index(s: &str) -> u8 {
+    Source::ALL
+        .iter()
+        .position(|x| x.as_str() == s)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+impl Snapshot {
+    /// Reads everything the rollout needs. The version is read first: data committed while
+    /// loading makes the next request rebuild again, never miss it.
+    pub fn load(conn: &mut DbConnection) -> Result<Self, DbError> {
+        let version = data_version(conn)?;
+        let directory = Arc::new(crate::clusters::repo::directory(conn)?);
+        let cluster_ids: Vec<&String> = directory.clusters.keys().collect();
+        let mut clinic_index = HashMap::with_capacity(directory.clinics.len());
+        let clinics: Vec<Clinic> = directory
+            .clinics
+            .values()
+            .enumerate()
+            .map(|(i, c)| {
+                clinic_index.insert(c.ydernummer.clone(), i as u32);
+                Clinic {
+                    ydernummer: c.ydernummer.clone(),
+                    region: region_index(&c.region),
+                    cluster: c
+                        .cluster
+                        .as_ref()
+                        .and_then(|id| cluster_ids.binary_search(&id).ok())
+                        .map(|i| i as u32),
+                }
+            })
+            .collect();
+        let cluster_names: Vec<String> = cluster_ids.into_iter().cloned().collect();
+        let rows: Vec<(NaiveDate, String, String, String, String, bool)> = plan_versions::table
+            .select((
+                plan_versions::local_date,
+                plan_versions::ydernummer,
+                plan_versions::cpr,
+                plan_versions::plan_type,
+                plan_versions::source,
+                plan_versions::is_new,
+            ))
+            .load(conn)?;
+        let mut patients: HashMap<String, u32> = HashMap::new();
+        let mut first_plan: Vec<Day> = Vec::new();
+        let mut first_in_region: Vec<[Day; 5]> = Vec::new();
+        let mut facts = Vec::with_capacity(rows.len());
+        for (d, y, cpr, t, s, is_new) in rows {
+            let Some(&clinic) = clinic_index.get(&y) else {
+                continue;
+            };
+            let next = patients.len() as u32;
+            let patient = *patients.entry(cpr).or_insert(next);
+            if patient == next {
+                first_plan.push(NEVER);
+                first_in_region.push([NEVER; 5]);
+            }
+            let dd = day(d);
+            let p = patient as usize;
+            first_plan[p] = first_plan[p].min(dd);
+            let r = clinics[clinic as usize].region as usize;
+            if r < 5 {
+                first_in_region[p][r] = first_in_region[p][r].min(dd);
+            }
+            facts.push(Fact {
+                day: dd,
+                clinic,
+                patient,
+                plan_type: type_index(&t),
+                source: source_index(&s),
+                is_new,
+            });
+        }
+        facts.sort_by_key(|f| f.day);
+        let rows: Vec<(NaiveDate, String)> = app_events::table
+            .select((app_events::local_date, app_events::cpr))
+            .load(conn)?;
+        let mut events: Vec<(Day, u32)> = rows
+            .into_iter()
+            .filter_map(|(d, cpr)| patients.get(&cpr).map(|&p| (day(d), p)))
+            .collect();
+        events.sort_unstable();
+        Ok(Self {
+            version,
+            built: Instant::now(),
+            directory,
+            clinics,
+            cluster_names,
+            facts,
+            patients,
+            first_plan,
+            first_in_region,
+            events,
+            live: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Facts with local day in [from, until].
+    fn between(&self, from: NaiveDate, until: NaiveDate) -> &[Fact] {
+        let (a, b) = (day(from), day(until));
+        let lo = self.facts.partition_point(|f| f.day < a);
+        let hi = self.facts.partition_point(|f| f.day <= b);
+        &self.facts[lo..hi.max(lo)]
+    }
+
+    /// Per clinic: versions, new versions and new heart plans with local date in (after, until].
+    pub fn clinic_windows(
+        &self,
+        after: NaiveDate,
+        until: NaiveDate,
+    ) -> HashMap<String, ClinicWindow> {
+        let mut by = vec![ClinicWindow::default(); self.clinics.len()];
+        let from = after.succ_opt().unwrap_or(after);
+        for f in self.between(from, until) {
+            let w = &mut by[f.clinic as usize];
+            w.plans += 1;
+            if f.is_new {
+                w.new_plans += 1;
+                if f.plan_type == 2 {
+                    w.new_heart += 1;
+                }
+            }
+        }
+        self.clinics
+            .iter()
+            .zip(by)
+            .filter(|(_, w)| w.plans > 0)
+            .map(|(c, w)| (c.ydernummer.clone(), w))
+            .collect()
+    }
+
+    /// Versions per local day, region, type, source and new/maintained, in [from, until].
+    pub fn day_counts(&self, from: NaiveDate, until: NaiveDate) -> Vec<DayCount> {
+        let mut by: HashMap<(Day, u8, u8, u8, bool), i64> = HashMap::new();
+        for f in self.between(from, until) {
+            let region = self.clinics[f.clinic as usize].region;
+            *by.entry((f.day, region, f.plan_type, f.source, f.is_new))
+                .or_default() += 1;
+        }
+        let name =
+            |list: &[&'static str], i: u8| list.get(i as usize).copied().unwrap_or("?").to_string();
+        let regions: Vec<&str> = RegionCode::ALL.iter().map(|r| r.as_str()).collect();
+        let types: Vec<&str> = PlanType::ALL.iter().map(|t| t.as_str()).collect();
+        let sources: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
+        let mut out: Vec<DayCount> = by
+            .into_iter()
+            .map(|((d, r, t, s, is_new), n)| DayCount {
+                day: date(d),
+                region: name(&regions, r),
+                plan_type: name(&types, t),
+                source: name(&sources, s),
+                is_new: i32::from(is_new),
+                n,
+            })
+            .collect();
+        out.sort_by_key(|x| x.day);
+        out
+    }
+
+    /// Patients with a plan version on or before `until` (made in `region`, when given), and
+    /// of those the ones with a plan_viewed event in (after, until].
+    pub fn app_users(
+        &self,
+        after: NaiveDate,
+        until: NaiveDate,
+        region: Option<&str>,
+    ) -> (i64, i64) {
+        let u = day(until);
+        let r = region.map(region_index);
+        let first = |p: u32| match r {
+            Some(r) if r < 5 => self.first_in_region[p as usize][r as usize],
+            Some(_) => NEVER,
+            None => self.first_plan[p as usize],
+        };
+        let with_plan = (0..self.first_plan.len() as u32)
+            .filter(|&p| first(p) <= u)
+            .count();
+        let (a, b) = (day(after), u);
+        let mut seen = vec![false; self.first_plan.len()];
+        let mut active = 0i64;
+        let live = self.live.lock().map(|l| l.clone()).unwrap_or_default();
+        let lo = self.events.partition_point(|e| e.0 <= a);
+        let hi = self.events.partition_point(|e| e.0 <= b);
+        for &(d, p) in self.events[lo..hi.max(lo)].iter().chain(live.iter()) {
+            if d > a && d <= b && !seen[p as usize] && first(p) <= u {
+                seen[p as usize] = true;
+                active += 1;
+            }
+        }
+        (with_plan as i64, active)
+    }
+
+    /// Adds a plan view recorded by this process.
+    pub fn record_view(&self, cpr: &str, on: NaiveDate) {
+        if let (Some(&p), Ok(mut live)) = (self.patients.get(cpr), self.live.lock()) {
+            live.push((day(on), p));
+        }
+    }
+
+    /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total.
+    pub fn activity(&self, q: &Question) -> (Vec<Group>, Group) {
+        fn set(v: &[String]) -> HashSet<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let (regions, clusters, clinics, types, sources) = (
+            set(&q.regions),
+            set(&q.clusters),
+            set(&q.clinics),
+            set(&q.types),
+            set(&q.sources),
+        );
+        let keep = |set: &HashSet<&str>, v: Option<&str>| {
+            set.is_empty() || v.is_some_and(|v| set.contains(v))
+        };
+        // Filters decided once per clinic, type and source rather than per row.
+        let clinic_ok: Vec<bool> = self
+            .clinics
+            .iter()
+            .map(|c| {
+                keep(
+                    &regions,
+                    RegionCode::ALL.get(c.region as usize).map(|r| r.as_str()),
+                ) && keep(
+                    &clusters,
+                    c.cluster.map(|i| self.cluster_names[i as usize].as_str()),
+                ) && keep(&clinics, Some(c.ydernummer.as_str()))
+            })
+            .collect();
+        let type_ok: Vec<bool> = PlanType::ALL
+            .iter()
+            .map(|t| keep(&types, Some(t.as_str())))
+            .collect();
+        let source_ok: Vec<bool> = Source::ALL
+            .iter()
+            .map(|s| keep(&sources, Some(s.as_str())))
+            .collect();
+        #[derive(Default)]
+        struct Acc {
+            plans: i64,
+            new_plans: i64,
+            clinics: HashSet<u32>,
+            patients: HashSet<u32>,
+        }
+        // A group key: one number per dimension asked for (-1 for none, e.g. no cluster).
+        let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
+        let mut total = Acc::default();
+        for f in self.between(q.from, q.to) {
+            if !clinic_ok[f.clinic as usize]
+                || !type_ok.get(f.plan_type as usize).copied().unwrap_or(false)
+                || !source_ok.get(f.source as usize).copied().unwrap_or(false)
+            {
+                continue;
+            }
+            let c = &self.clinics[f.clinic as usize];
+            let d = date(f.day);
+            let key: Vec<i64> = q
+                .group_by
+                .iter()
+                .map(|dim| match dim {
+                    Dimension::Region => i64::from(c.region),
+                    Dimension::Cluster => c.cluster.map_or(-1, i64::from),
+                    Dimension::Clinic => i64::from(f.clinic),
+                    Dimension::Type => i64::from(f.plan_type),
+                    Dimension::Source => i64::from(f.source),
+                    Dimension::Week => {
+                        let w = d.iso_week();
+                        i64::from(w.year()) * 100 + i64::from(w.week())
+                    }
+                    Dimension::Month => i64::from(d.year()) * 100 + i64::from(d.month()),
+                    Dimension::Year => i64::from(d.year()),
+                })
+                .collect();
+            for acc in [groups.entry(key).or_default(), &mut total] {
+                acc.plans += 1;
+                acc.new_plans += i64::from(f.is_new);
+                acc.clinics.insert(f.clinic);
+                acc.patients.insert(f.patient);
+            }
+        }
+        let label = |dim: Dimension, k: i64| -> Option<String> {
+            let idx = usize::try_from(k).ok()?;
+            match dim {
+                Dimension::Region => RegionCode::ALL.get(idx).map(|r| r.as_str().to_string()),
+                Dimension::Cluster => self.cluster_names.get(idx).cloned(),
+                Dimension::Clinic => self.clinics.get(idx).map(|c| c.ydernummer.clone()),
+                Dimension::Type => PlanType::ALL.get(idx).map(|t| t.as_str().to_string()),
+                Dimension::Source => Source::ALL.get(idx).map(|s| s.as_str().to_string()),
+                Dimension::Week => Some(format!("{}-W{:02}", k / 100, k % 100)),
+                Dimension::Month => Some(format!("{:04}-{:02}", k / 100, k % 100)),
+                Dimension::Year => Some(format!("{k:04}")),
+            }
+        };
+        let group = |key: &[i64], acc: &Acc| {
+            let mut g = Group {
+                plans: acc.plans,
+                new_plans: acc.new_plans,
+                clinics: acc.clinics.len() as i64,
+                patients: acc.patients.len() as i64,
+                ..Group::default()
+            };
+            for (dim, k) in q.group_by.iter().zip(key) {
+                *g.slot(*dim) = label(*dim, *k);
+            }
+            g
+        };
+        let mut rows: Vec<Group> = groups.iter().map(|(k, acc)| group(k, acc)).collect();
+        // Ordered by the labels as shown (ydernummer, cluster id, "2022-W07" …), none first.
+        rows.sort_by_cached_key(|g| {
+            let rank = match q.order {
+                ActivityOrder::Key => 0,
+                ActivityOrder::PlansDesc => -g.plans,
+                ActivityOrder::NewPlansDesc => -g.new_plans,
+                ActivityOrder::PlansAsc => g.plans,
+            };
+            let shown: Vec<Option<String>> =
+                q.group_by.iter().map(|d| g.key(*d).cloned()).collect();
+            (rank, shown)
+        });
+        rows.truncate(q.limit as usize + 1);
+        (rows, group(&[], &total))
+    }
+}
+
+/// The current snapshot, rebuilt when the data changes and refreshed in the background.
+pub struct Aggregates {
+    current: RwLock<Option<Arc<Snapshot>>>,
+    building: Mutex<()>,
+    refreshing: AtomicBool,
+    refresh_every: Duration,
+}
+
+impl Aggregates {
+    pub fn new(refresh_every: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            current: RwLock::new(None),
+            building: Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+            refresh_every,
+        })
+    }
+
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().ok().and_then(|g| g.clone())
+    }
+
+    /// Builds a snapshot unless one of `version` exists already (single flight: concurrent
+    /// callers wait for one build). Blocking.
+    fn build(
+        &self,
+        conn: &mut DbConnection,
+        version: Option<i64>,
+    ) -> Result<Arc<Snapshot>, DbError> {
+        let _guard = self
+            .building
+            .lock()
+            .map_err(|_| DbError::Unavailable("snapshot lock".into()))?;
+        if let (Some(s), Some(v)) = (self.current(), version) {
+            if s.version == v {
+                return Ok(s);
+            }
+        }
+        let started = Instant::now();
+        let snapshot = Arc::new(Snapshot::load(conn)?);
+        tracing::info!(
+            version = snapshot.version,
+            plan_versions = snapshot.facts.len(),
+            app_events = snapshot.events.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "rollout aggregates built"
+        );
+        if let Ok(mut g) = self.current.write() {
+            *g = Some(snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    /// A snapshot of the data as it is now.
+    pub async fn get(self: &Arc<Self>, db: &Db) -> Result<Arc<Snapshot>, DbError> {
+        let version = db.run(data_version).await?;
+        if let Some(s) = self.current().filter(|s| s.version == version) {
+            if s.built.elapsed() >= self.refresh_every
+                && !self.refreshing.swap(true, Ordering::SeqCst)
+            {
+                let (me, db) = (self.clone(), db.clone());
+                actix_web::rt::spawn(async move {
+                    let me2 = me.clone();
+                    if let Err(e) = db.run(move |c| me2.build(c, None)).await {
+                        tracing::warn!(error = %e, "background refresh of the rollout aggregates failed");
+                    }
+                    me.refreshing.store(false, Ordering::SeqCst);
+                });
+            }
+            return Ok(s);
+        }
+        let me = self.clone();
+        db.run(move |c| me.build(c, Some(version))).await
+    }
+
+    /// Adds a view recorded by this process to the current snapshot.
+    pub fn record_view(&self, cpr: &str, on: NaiveDate) {
+        if let Some(s) = self.current() {
+            s.record_view(cpr, on);
+        }
+    }
+}
