@@ -40,3 +40,53 @@ pub fn build(db: Db, aggregates: Arc<Aggregates>) -> GatewaySchema {
 pub fn sdl() -> String {
     builder().finish().sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// The schema is a contract: every type, field, argument-free enum value and input field
+    /// says what it is.
+    #[test]
+    fn every_type_and_field_has_a_description() {
+        let doc = async_graphql::parser::parse_schema(super::sdl()).expect("sdl parses");
+        let mut missing = Vec::new();
+        for def in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = def else {
+                continue;
+            };
+            let name = ty.node.name.node.to_string();
+            if name.starts_with("__") {
+                continue;
+            }
+            // Relay connection types come from async-graphql, which gives them no description.
+            if ty.node.description.is_none() && !name.ends_with("Connection") {
+                missing.push(name.clone());
+            }
+            let fields: Vec<(String, bool)> = match &ty.node.kind {
+                TypeKind::Object(o) => o
+                    .fields
+                    .iter()
+                    .map(|f| (f.node.name.node.to_string(), f.node.description.is_some()))
+                    .collect(),
+                TypeKind::Enum(e) => e
+                    .values
+                    .iter()
+                    .map(|v| (v.node.value.node.to_string(), v.node.description.is_some()))
+                    .collect(),
+                TypeKind::InputObject(i) => i
+                    .fields
+                    .iter()
+                    .map(|f| (f.node.name.node.to_string(), f.node.description.is_some()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (field, described) in fields {
+                if !described && !field.starts_with("__") {
+                    missing.push(format!("{name}.{field}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without a description: {missing:?}");
+    }
+}

@@ -121,6 +121,7 @@ fn as_of(raw: Option<String>) -> gql::Result<chrono::NaiveDate> {
     }
 }
 
+/// A general practice (lægehus, klinik), identified by its ydernummer.
 #[Object]
 impl Clinic {
     /// Provider number (ydernummer): 6 digits, leading zeros kept.
@@ -160,7 +161,7 @@ impl Clinic {
         Ok(self.0.is_open(self::as_of(as_of)?))
     }
     /// Plan activity in the 12 months to the date (default today). Clinicians: own clinic and
-    /// cluster; regions: own region; ministry: all.
+    /// its cluster; regions: own region; ministry: all.
     async fn activity(
         &self,
         ctx: &Context<'_>,
@@ -234,6 +235,7 @@ impl Clinic {
 /// A clinic's plan activity in the 12 months to a date.
 #[derive(SimpleObject)]
 pub struct ClinicActivity {
+    /// The date the figures are for.
     pub as_of: Date,
     /// New plans (nye planer) made by the clinic in the 12 months.
     #[graphql(name = "newPlans12m")]
@@ -256,14 +258,18 @@ pub struct ClinicActivity {
 #[derive(Clone)]
 pub struct Cluster(pub ClusterInfo);
 
+/// A cluster (klynge): a quality-improvement group of clinics in one region.
 #[Object]
 impl Cluster {
+    /// Cluster id, e.g. K1084-03.
     async fn id(&self) -> &str {
         &self.0.id
     }
+    /// The cluster's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The region the cluster belongs to.
     async fn region(&self) -> Option<Region> {
         RegionCode::parse(&self.0.region).ok().map(Region)
     }
@@ -325,7 +331,9 @@ impl Cluster {
 /// The cluster view (klyngevisning): each clinic's figures side by side.
 #[derive(SimpleObject)]
 pub struct ClusterView {
+    /// The date the figures are for.
     pub as_of: Date,
+    /// The cluster shown.
     pub cluster: Cluster,
     /// One row per clinic of the cluster, by ydernummer.
     pub clinics: Vec<ClusterViewRow>,
@@ -334,6 +342,7 @@ pub struct ClusterView {
 /// One clinic in a cluster view.
 #[derive(SimpleObject)]
 pub struct ClusterViewRow {
+    /// The clinic.
     pub clinic: Clinic,
     /// Open on the date.
     pub open: bool,
@@ -352,15 +361,18 @@ pub struct ClusterViewRow {
 #[derive(Clone, Copy)]
 pub struct Region(pub RegionCode);
 
+/// A Danish region.
 #[Object]
 impl Region {
     /// Region code: 1081–1085.
     async fn code(&self) -> &str {
         self.0.as_str()
     }
+    /// The region's name, e.g. Region Hovedstaden.
     async fn name(&self) -> &str {
         self.0.name()
     }
+    /// The region's clusters, by id.
     async fn clusters(&self, ctx: &Context<'_>) -> gql::Result<Vec<Cluster>> {
         let code = self.0.as_str();
         Ok(gql::directory(ctx)
@@ -372,6 +384,7 @@ impl Region {
             .map(Cluster)
             .collect())
     }
+    /// The region's clinics, by ydernummer.
     async fn clinics(&self, ctx: &Context<'_>) -> gql::Result<Vec<Clinic>> {
         Ok(gql::directory(ctx)
             .await?

@@ -57,7 +57,9 @@ impl PlanType {
 /// Sex (køn), derived from the CPR number's last digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum Sex {
+    /// Kvinde.
     Female,
+    /// Mand.
     Male,
 }
 
@@ -257,6 +259,7 @@ impl CarePlan {
     }
 }
 
+/// A care plan (forløbsplan): every version of one plan.
 #[Object]
 impl CarePlan {
     /// Opaque id: source and plan id.
@@ -292,6 +295,7 @@ impl CarePlan {
 /// One version of a care plan as it was made in the GP system.
 pub struct PlanVersion(PlanVersionRow);
 
+/// One version of a care plan as it was made in the GP system.
 #[Object]
 impl PlanVersion {
     /// Version number, from 1.
@@ -394,6 +398,7 @@ pub struct Measurement {
     pub code: String,
     /// What is measured, in Danish.
     pub label: String,
+    /// The measured value, in `unit`.
     pub value: f64,
     /// The unit (enhed).
     pub unit: String,
@@ -406,7 +411,9 @@ pub struct Measurement {
 /// An inclusive range of valid values.
 #[derive(SimpleObject)]
 pub struct ValueRange {
+    /// Lowest valid value.
     pub min: f64,
+    /// Highest valid value.
     pub max: f64,
 }
 

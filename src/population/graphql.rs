@@ -46,19 +46,23 @@ pub struct Population {
 pub struct AgeBandCount {
     /// "0-39", "40-49", "50-59", "60-69", "70-79" or "80+".
     pub band: String,
+    /// Persons in the band.
     pub count: PersonCount,
 }
 
 /// Persons of one sex.
 #[derive(SimpleObject)]
 pub struct SexCount {
+    /// Female or male.
     pub sex: Sex,
+    /// Persons of that sex.
     pub count: PersonCount,
 }
 
 /// Coverage of one plan type in a clinic (cluster view row).
 #[derive(SimpleObject)]
 pub struct Coverage {
+    /// The diagnosis, as a plan type.
     pub r#type: PlanType,
     /// Listed patients with the diagnosis.
     pub diagnosed: PersonCount,

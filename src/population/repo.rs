@@ -1,34 +1,24 @@
 //! Population counts. These read person rows but return only their attributes needed for
 //! counting (birth date, sex, diagnosis and plan flags), never who they are.
 
-use crate::db::sql::placeholders;
+use crate::db::tables::{clinics, patients, plan_versions};
 use crate::db::{DbConnection, DbError};
 use crate::domain::PlanType;
-use crate::on_backend;
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Date, Text};
+use std::collections::HashSet;
 
 /// One listed patient with at least one diagnosis, as counting sees them.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone)]
 pub struct Counted {
-    #[diesel(sql_type = Text)]
     pub ydernummer: String,
-    #[diesel(sql_type = Date)]
     pub birth_date: NaiveDate,
-    #[diesel(sql_type = Text)]
     pub sex: String,
-    #[diesel(sql_type = Bool)]
     pub has_kol: bool,
-    #[diesel(sql_type = Bool)]
     pub has_dm2: bool,
-    #[diesel(sql_type = Bool)]
     pub has_ihd: bool,
-    #[diesel(sql_type = Bool)]
     pub planned_kol: bool,
-    #[diesel(sql_type = Bool)]
     pub planned_dm2: bool,
-    #[diesel(sql_type = Bool)]
     pub planned_ihd: bool,
 }
 
@@ -57,43 +47,67 @@ pub enum Clinics {
     Cluster(String),
 }
 
-/// The listed patients with a diagnosis of the clinics chosen, as of `d`.
+/// The listed patients with a diagnosis of the clinics chosen, as of `d`. Two index-driven
+/// reads (the patients, then which of them have plans) rather than one statement with
+/// correlated subqueries, which PostgreSQL plans as scans of every plan version.
 pub fn counted(
     conn: &mut DbConnection,
-    clinics: &Clinics,
+    which: &Clinics,
     d: NaiveDate,
 ) -> Result<Vec<Counted>, DbError> {
-    let planned = |t: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM plan_versions v WHERE v.cpr = p.cpr \
-             AND v.plan_type = '{t}' AND v.local_date <= ?)"
+    let ydernumre: Vec<String> = match which {
+        Clinics::One(y) => vec![y.clone()],
+        Clinics::Cluster(id) => clinics::table
+            .filter(clinics::cluster_id.eq(id))
+            .select(clinics::ydernummer)
+            .load(conn)?,
+    };
+    type Row = (String, String, NaiveDate, String, bool, bool, bool);
+    let rows: Vec<Row> = patients::table
+        .filter(patients::ydernummer.eq_any(&ydernumre))
+        .filter(patients::listed.eq(true))
+        .filter(
+            patients::has_kol
+                .eq(true)
+                .or(patients::has_dm2.eq(true))
+                .or(patients::has_ihd.eq(true)),
         )
-    };
-    let which = match clinics {
-        Clinics::One(_) => "p.ydernummer = ?",
-        Clinics::Cluster(_) => {
-            "p.ydernummer IN (SELECT ydernummer FROM clinics WHERE cluster_id = ?)"
-        }
-    };
-    let sql = placeholders(
-        conn,
-        &format!(
-            "SELECT p.ydernummer, p.birth_date, p.sex, p.has_kol, p.has_dm2, p.has_ihd, \
-             {} AS planned_kol, {} AS planned_dm2, {} AS planned_ihd \
-             FROM patients p WHERE {which} AND p.listed \
-             AND (p.has_kol OR p.has_dm2 OR p.has_ihd)",
-            planned("KOL"),
-            planned("DM2"),
-            planned("IHD")
-        ),
-    );
-    let key = match clinics {
-        Clinics::One(k) | Clinics::Cluster(k) => k.clone(),
-    };
-    Ok(on_backend!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Date, _>(d)
-        .bind::<Date, _>(d)
-        .bind::<Date, _>(d)
-        .bind::<Text, _>(&key)
-        .load(c))?)
+        .select((
+            patients::cpr,
+            patients::ydernummer,
+            patients::birth_date,
+            patients::sex,
+            patients::has_kol,
+            patients::has_dm2,
+            patients::has_ihd,
+        ))
+        .load(conn)?;
+    let mut planned: HashSet<(String, String)> = HashSet::new();
+    let cprs: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    for chunk in cprs.chunks(5_000) {
+        let found: Vec<(String, String)> = plan_versions::table
+            .filter(plan_versions::cpr.eq_any(chunk))
+            .filter(plan_versions::local_date.le(d))
+            .select((plan_versions::cpr, plan_versions::plan_type))
+            .distinct()
+            .load(conn)?;
+        planned.extend(found);
+    }
+    let has = |cpr: &str, t: PlanType| planned.contains(&(cpr.to_string(), t.as_str().to_string()));
+    Ok(rows
+        .into_iter()
+        .map(
+            |(cpr, ydernummer, birth_date, sex, has_kol, has_dm2, has_ihd)| Counted {
+                planned_kol: has(&cpr, PlanType::Kol),
+                planned_dm2: has(&cpr, PlanType::Dm2),
+                planned_ihd: has(&cpr, PlanType::Ihd),
+                ydernummer,
+                birth_date,
+                sex,
+                has_kol,
+                has_dm2,
+                has_ihd,
+            },
+        )
+        .collect())
 }

@@ -5,18 +5,24 @@
 
 use chrono::NaiveDate;
 
-/// A dimension to group by.
+/// A dimension to group plan activity by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, async_graphql::Enum)]
 pub enum Dimension {
+    /// Region (code).
     Region,
+    /// Cluster (klynge).
     Cluster,
+    /// Clinic (ydernummer).
     Clinic,
+    /// Plan type.
     Type,
+    /// Source: PLSP or KIAP.
     Source,
     /// ISO week of the local date, e.g. 2022-W07.
     Week,
     /// Calendar month, e.g. 2022-03.
     Month,
+    /// Calendar year.
     Year,
 }
 

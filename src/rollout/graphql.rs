@@ -57,8 +57,10 @@ fn targets(list: &[(&str, f64)]) -> Vec<Target> {
         .collect()
 }
 
+/// Rollout (udrulning) figures as of a date, national or for one region.
 #[Object]
 impl Rollout {
+    /// The date the figures are for.
     async fn as_of(&self) -> Date {
         Date(self.as_of)
     }
@@ -178,18 +180,23 @@ pub struct Ok22 {
     pub met: i64,
     /// met / open clinics; null when no clinic is open.
     pub share: Option<f64>,
+    /// The steering group's targets for the share.
     pub targets: Vec<Target>,
 }
 
+/// Open clinics in one OK22 bucket.
 #[derive(SimpleObject)]
 pub struct BucketCount {
+    /// 0, 1-4, 5-9, 10-19, 20-49 or 50+ new plans.
     pub bucket: String,
+    /// Open clinics in the bucket.
     pub clinics: i64,
 }
 
 /// Open clinics that made no plan at all: whom to call.
 #[derive(SimpleObject)]
 pub struct InactiveClinics {
+    /// How many.
     pub count: i64,
     /// The clinics, by ydernummer (regions and the ministry).
     pub clinics: Vec<Clinic>,
@@ -198,8 +205,11 @@ pub struct InactiveClinics {
 /// A number of open clinics and its share of all open clinics.
 #[derive(SimpleObject)]
 pub struct ClinicShare {
+    /// Open clinics that qualify.
     pub clinics: i64,
+    /// clinics / open clinics; null when no clinic is open.
     pub share: Option<f64>,
+    /// The steering group's targets for the share.
     pub targets: Vec<Target>,
 }
 
@@ -212,22 +222,27 @@ pub struct AppUsers {
     pub active: PersonCount,
     /// active / withPlan.
     pub share: Rate,
+    /// The steering group's targets for the share.
     pub targets: Vec<Target>,
 }
 
 /// Plans made in the calendar year to the date, against the year's target.
 #[derive(SimpleObject)]
 pub struct YearToDate {
+    /// The calendar year.
     pub year: i32,
+    /// Plan versions made (udarbejdede forløbsplaner) in the year up to the date.
     pub plans: i64,
     /// The national target for the year, where one was set (2022: 120,000).
     pub target: Option<i64>,
+    /// plans / target, where there is a target.
     pub share: Option<f64>,
 }
 
 /// A share to reach by a date.
 #[derive(SimpleObject)]
 pub struct Target {
+    /// When the share is to be reached.
     pub due: Date,
     /// The share (0–1).
     pub value: f64,
@@ -238,8 +253,11 @@ pub struct Target {
 pub struct WeekCount {
     /// ISO week, e.g. 2022-W07.
     pub week: String,
+    /// New plans (nye planer).
     pub new_plans: i64,
+    /// Maintained plans (vedligeholdte planer).
     pub maintained_plans: i64,
+    /// All plan versions made that week.
     pub plans: i64,
 }
 
@@ -257,8 +275,11 @@ pub enum MilestoneStatus {
 /// A milestone (milepæl) of the steering group.
 #[derive(SimpleObject)]
 pub struct Milestone {
+    /// Its number in the steering group's status report.
     pub number: i32,
+    /// What is to be reached.
     pub text: String,
+    /// When it was planned for.
     pub planned: Date,
     /// When it was reached; null when not (yet).
     pub reached: Option<Date>,
@@ -275,6 +296,7 @@ pub struct ActivityFilter {
     pub clusters: Option<Vec<String>>,
     /// Ydernumre.
     pub clinics: Option<Vec<String>>,
+    /// Plan types.
     pub types: Option<Vec<PlanType>>,
     /// PLSP, KIAP.
     pub sources: Option<Vec<String>>,
@@ -311,8 +333,10 @@ pub struct ActivityRow {
     patients: PersonCount,
 }
 
+/// One group of an activity answer (or the total over all groups).
 #[Object]
 impl ActivityRow {
+    /// The region grouped by.
     async fn region(&self) -> Option<Region> {
         self.group
             .d_region
@@ -320,6 +344,7 @@ impl ActivityRow {
             .and_then(|r| RegionCode::parse(r).ok())
             .map(Region)
     }
+    /// The cluster grouped by; null also for clinics in no cluster.
     async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<Cluster>> {
         let Some(id) = &self.group.d_cluster else {
             return Ok(None);
@@ -331,15 +356,18 @@ impl ActivityRow {
             .cloned()
             .map(Cluster))
     }
+    /// The clinic grouped by.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
         match &self.group.d_clinic {
             Some(y) => Clinic::by_id(ctx, y).await,
             None => Ok(None),
         }
     }
+    /// The plan type grouped by.
     async fn r#type(&self) -> Option<PlanType> {
         self.group.d_type.as_deref().and_then(PlanType::parse)
     }
+    /// The source grouped by: PLSP or KIAP.
     async fn source(&self) -> Option<&str> {
         self.group.d_source.as_deref()
     }
@@ -351,6 +379,7 @@ impl ActivityRow {
     async fn month(&self) -> Option<&str> {
         self.group.d_month.as_deref()
     }
+    /// The calendar year grouped by.
     async fn year(&self) -> Option<i32> {
         self.group.d_year.as_deref().and_then(|y| y.parse().ok())
     }
