@@ -33,22 +33,17 @@ pub async fn viewer_for(
     principal: Principal,
     disclosure_threshold: u32,
 ) -> std::result::Result<Viewer, DbError> {
-    let placement = match &principal.actor {
+    let cluster = match &principal.actor {
         Actor::Clinician(y) => {
             let y = y.as_str().to_string();
-            db.run(move |c| crate::clusters::repo::clinic_placement(c, &y))
+            db.run(move |c| crate::clusters::repo::clinic_cluster(c, &y))
                 .await?
         }
         _ => None,
     };
-    let (clinic_region, cluster) = match placement {
-        Some((region, cluster)) => (crate::domain::RegionCode::parse(&region).ok(), cluster),
-        None => (None, None),
-    };
     Ok(Viewer {
         principal,
         cluster,
-        clinic_region,
         disclosure_threshold,
     })
 }

@@ -31,8 +31,6 @@ pub struct Viewer {
     pub principal: Principal,
     /// A clinician's clinic's cluster, looked up once per request.
     pub cluster: Option<String>,
-    /// A clinician's clinic's region.
-    pub clinic_region: Option<RegionCode>,
     pub disclosure_threshold: u32,
 }
 

@@ -53,14 +53,15 @@ pub fn directory(conn: &mut DbConnection) -> Result<Directory, DbError> {
     })
 }
 
-/// A clinician's clinic: its cluster and region, for the viewer's reach.
-pub fn clinic_placement(
+/// A clinician's clinic's cluster, for the viewer's reach.
+pub fn clinic_cluster(
     conn: &mut DbConnection,
     ydernummer: &str,
-) -> Result<Option<(String, Option<String>)>, DbError> {
+) -> Result<Option<String>, DbError> {
     Ok(clinics::table
         .filter(clinics::ydernummer.eq(ydernummer))
-        .select((clinics::region_code, clinics::cluster_id))
-        .first(conn)
-        .optional()?)
+        .select(clinics::cluster_id)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }

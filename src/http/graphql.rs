@@ -339,6 +339,7 @@ async fn execute(
             .map(|r| r.0.clone())
             .unwrap_or_default();
         let views = request_state.trail.viewed_by();
+        let now = Timestamp::now();
         state
             .db
             .run(move |c| {
@@ -348,7 +349,7 @@ async fn execute(
                     &principal,
                     &request_id,
                     operation_name.as_deref(),
-                    Timestamp::now(),
+                    now,
                 )
                 .map_err(|e| e.0)
             })
@@ -361,9 +362,8 @@ async fn execute(
                      not be written",
                 )
             })?;
-        let today = Timestamp::now().local_date();
         for cpr in views {
-            state.aggregates.record_view(&cpr, today);
+            state.aggregates.record_view(&cpr, now.local_date());
         }
     }
     let body = serde_json::to_vec(&response).map_err(|e| {

@@ -4,7 +4,6 @@
 use super::metrics::{self, ClinicFigures, NewMaintained};
 use super::repo;
 use super::snapshot::Snapshot;
-use crate::clusters::repo::directory;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
 use chrono::NaiveDate;
@@ -13,19 +12,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn build(conn: &mut DbConnection, d: NaiveDate) -> Result<Value, DbError> {
-    let dir = directory(conn)?;
     let snapshot = Snapshot::load(conn)?;
+    let dir = &snapshot.directory;
     let after = metrics::year_back(d);
     let windows = snapshot.clinic_windows(after, d);
     let days = snapshot.day_counts(metrics::first_day_needed(d), d);
     let (with_plan, active) = snapshot.app_users(after, d, None);
 
-    let national = metrics::clinic_figures(&dir, &windows, d, |_| true);
+    let national = metrics::clinic_figures(dir, &windows, d, |_| true);
     let mut region = Map::new();
     let mut ytd_region = Map::new();
     for code in RegionCode::ALL {
         let r = code.as_str();
-        let f = metrics::clinic_figures(&dir, &windows, d, |c| c.region == r);
+        let f = metrics::clinic_figures(dir, &windows, d, |c| c.region == r);
         region.insert(r.into(), figures_json(&f));
         ytd_region.insert(
             r.into(),
