@@ -23,6 +23,21 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub access: AccessSettings,
     pub rollout: RolloutSettings,
+    pub limits: LimitSettings,
+}
+
+/// Operation limits, checked before execution (a refused operation gets OPERATION_LIMIT).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub document_bytes: usize,
+    pub tokens: usize,
+    pub depth: usize,
+    pub complexity: u64,
+    pub aliases: usize,
+    pub root_fields: usize,
+    pub directives: usize,
+    pub fragment_spreads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

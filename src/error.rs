@@ -14,6 +14,7 @@ pub enum Code {
     NotAcceptable,
     UnsupportedMediaType,
     PayloadTooLarge,
+    OperationLimit,
     Unauthenticated,
     Forbidden,
     Internal,
@@ -29,6 +30,7 @@ impl Code {
             Code::NotAcceptable => "NOT_ACCEPTABLE",
             Code::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Code::OperationLimit => "OPERATION_LIMIT",
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Forbidden => "FORBIDDEN",
             Code::Internal => "INTERNAL",
@@ -37,7 +39,7 @@ impl Code {
 
     fn status(self) -> StatusCode {
         match self {
-            Code::BadRequest | Code::BadUserInput => StatusCode::BAD_REQUEST,
+            Code::BadRequest | Code::BadUserInput | Code::OperationLimit => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::NotAcceptable => StatusCode::NOT_ACCEPTABLE,

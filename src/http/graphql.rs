@@ -5,7 +5,7 @@
 //! negotiation with its status-code rules, and 405 for mutations over GET, which the
 //! extractor answers differently.
 
-use super::AppState;
+use super::{limits, AppState};
 use crate::access::write_audit;
 use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
@@ -249,6 +249,8 @@ async fn execute(
     response_type: ResponseType,
     over_get: bool,
 ) -> Result<HttpResponse, HttpError> {
+    let limit = |e: limits::Exceeded| HttpError::new(Code::OperationLimit, e.to_string());
+    limits::check_text(&state.limits, &call.query).map_err(limit)?;
     let mut request = async_graphql::Request::new(call.query);
     if let Some(name) = call.operation_name {
         request = request.operation_name(name);
@@ -262,6 +264,7 @@ async fn execute(
     let mut introspection_only = false;
     // A document that does not parse answers with its syntax error alone, whoever asks.
     let mut unparsable = true;
+    let variables = request.variables.clone();
     if let Ok(doc) = request.parsed_query() {
         unparsable = false;
         let selected = match &doc.operations {
@@ -282,6 +285,7 @@ async fn execute(
                     "only queries may be sent over GET; send mutations with POST",
                 ));
             }
+            limits::check_operation(&state.limits, doc, &op.node, &variables).map_err(limit)?;
             introspection_only = op.node.ty == OperationType::Query
                 && op.node.selection_set.node.items.iter().all(|s| {
                     matches!(&s.node, Selection::Field(f) if f.node.name.node.starts_with("__"))

@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+pub mod limits;
 mod request_span;
 
 use crate::auth::Authenticator;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub disclosure_threshold: u32,
     pub anonymous_introspection: bool,
     pub aggregates: Arc<Aggregates>,
+    pub limits: crate::config::LimitSettings,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -49,6 +51,7 @@ pub fn serve(
         disclosure_threshold: settings.access.disclosure_threshold,
         anonymous_introspection: settings.auth.anonymous_introspection,
         aggregates,
+        limits: settings.limits.clone(),
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {

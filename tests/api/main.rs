@@ -9,5 +9,6 @@ mod graphql_http;
 mod health;
 mod helpers;
 mod import;
+mod limits;
 mod operations;
 mod rollout;

@@ -1,0 +1,88 @@
+//! Operation limits: every bomb is refused before it runs, with OPERATION_LIMIT naming the
+//! limit; the named operations stay within the limits.
+
+use crate::helpers::{ministry, spawn_app};
+use serde_json::json;
+
+fn repeat(part: &str, n: usize, sep: &str) -> String {
+    vec![part; n].join(sep)
+}
+
+#[test]
+fn query_bombs_are_refused_before_they_run() {
+    let app = spawn_app();
+    let token = ministry();
+    let nested = |n: usize| {
+        // regions → clusters → region → clusters … : real fields, arbitrarily deep.
+        let mut q = String::from("code");
+        for i in 0..n {
+            q = if i % 2 == 0 {
+                format!("clusters {{ region {{ {q} }} }}")
+            } else {
+                q
+            };
+        }
+        format!("{{ regions {{ {q} }} }}")
+    };
+    let aliases: String = (0..40)
+        .map(|i| format!("a{i}: apiVersion"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let roots = format!("{{ {} }}", repeat("apiVersion", 13, " "));
+    let directives = format!("{{ apiVersion {} }}", repeat("@include(if: true)", 25, " "));
+    let cycle = "{ regions { ...A } } fragment A on Region { clusters { region { ...B } } } fragment B on Region { ...A }";
+    let spreads = format!(
+        "{{ regions {{ {} }} }} fragment F on Region {{ code }}",
+        repeat("...F", 60, " ")
+    );
+    let fragment_fanout = "{ regions { ...L1 } } \
+        fragment L1 on Region { ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 ...L2 } \
+        fragment L2 on Region { ...L3 ...L3 ...L3 ...L3 ...L3 ...L3 ...L3 ...L3 } \
+        fragment L3 on Region { code name }";
+    let big = format!("{{ apiVersion }} # {}", "x".repeat(20_000));
+    let tokens = format!("{{ {} }}", repeat("a", 2100, " "));
+    let complexity = format!(
+        "{{ {} }}",
+        (0..20)
+            .map(|i| format!("p{i}: planActivity(from: \"2022-01-01\", to: \"2022-12-31\", groupBy: [CLINIC], limit: 1000) {{ rows {{ plans newPlans clinics }} }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let paged = "query($n: Int) { clinics { patients(first: $n) { edges { node { plans { history { goals { text } } } } } } } }";
+    let cases: Vec<(String, serde_json::Value, &str)> = vec![
+        (nested(30), json!({}), "depth"),
+        (format!("{{ {aliases} }}"), json!({}), "aliases"),
+        (roots, json!({}), "root fields"),
+        (directives, json!({}), "directives"),
+        (cycle.to_string(), json!({}), "fragment cycle"),
+        (spreads, json!({}), "fragment spreads"),
+        (fragment_fanout.to_string(), json!({}), "fragment spreads"),
+        (big, json!({}), "document bytes"),
+        (tokens, json!({}), "tokens"),
+        (complexity, json!({}), "complexity"),
+        (paged.to_string(), json!({"n": 1_000_000}), "complexity"),
+    ];
+    for (query, variables, limit) in &cases {
+        let started = std::time::Instant::now();
+        let r = app.graphql_as(&token, query, variables.clone());
+        assert_eq!(r.status, 400, "{limit}: {}", r.body);
+        assert_eq!(r.error_code(), "OPERATION_LIMIT", "{limit}: {}", r.body);
+        let message = r.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(message.contains(limit), "{limit}: {message}");
+        assert!(r.json().get("data").is_none(), "{limit}: {}", r.body);
+        // Generous bound for a debug build on a busy machine; the benchmark measures it properly.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{limit} took {:?}",
+            started.elapsed()
+        );
+    }
+    // Within the limits, the same shapes run.
+    let r = app.graphql_as(&token, &nested(6), json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.graphql_as(&token, "{ a: apiVersion b: apiVersion }", json!({}));
+    assert!(r.json()["data"]["b"].is_string(), "{}", r.body);
+}
