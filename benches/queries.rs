@@ -33,6 +33,67 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
+/// What refusing a bomb costs: text checks, parsing and the limit walk, in microseconds.
+fn limit_checks(settings: &Settings) {
+    use forloeb_gateway::http::limits;
+    let spreads = format!(
+        "{{ regions {{ {} }} }} fragment F on Region {{ code }}",
+        vec!["...F"; 60].join(" ")
+    );
+    let aliases = format!(
+        "{{ {} }}",
+        (0..40)
+            .map(|i| format!("a{i}: apiVersion"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut deep = String::from("code");
+    for _ in 0..15 {
+        deep = format!("clusters {{ region {{ {deep} }} }}");
+    }
+    let deep = format!("{{ regions {{ {deep} }} }}");
+    let cycle = "{ regions { ...A } } fragment A on Region { clusters { region { ...B } } } fragment B on Region { ...A }".to_string();
+    let tokens = format!("{{ {} }}", vec!["a"; 2100].join(" "));
+    let normal = operation("RegionalDashboard");
+    let variables = async_graphql::Variables::default();
+    println!(
+        "\n{:<26} {:>10} {:>10}   (check_text + parse + check_operation, 2,000 runs)",
+        "document", "p50 µs", "p99 µs"
+    );
+    for (name, doc) in [
+        ("normal: RegionalDashboard", &normal),
+        ("60 fragment spreads", &spreads),
+        ("40 aliases", &aliases),
+        ("depth 31", &deep),
+        ("fragment cycle", &cycle),
+        ("2,100 tokens", &tokens),
+    ] {
+        let mut times = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            let started = Instant::now();
+            let verdict = limits::check_text(&settings.limits, doc).and_then(|()| {
+                match async_graphql::parser::parse_query(doc) {
+                    Ok(parsed) => match parsed.operations.iter().next() {
+                        Some((_, op)) => {
+                            limits::check_operation(&settings.limits, &parsed, &op.node, &variables)
+                        }
+                        None => Ok(()),
+                    },
+                    Err(_) => Ok(()),
+                }
+            });
+            times.push(started.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box(verdict).ok();
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "{name:<26} {:>10.1} {:>10.1}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -44,6 +105,7 @@ fn main() {
     });
     let runs: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(200);
     let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
+    limit_checks(&settings);
     settings.database.url = Secret::new(url);
     let db = Db::connect(&settings.database).expect("database");
     run_migrations(&mut db.get().expect("connection")).expect("migrations");
