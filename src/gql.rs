@@ -1,5 +1,6 @@
-//! What every resolver needs from the request: the viewer, the database, the per-request
-//! directory of clinics and clusters, the audit trail, and the errors clients act on.
+//! What every resolver needs from the request: the viewer, the database, the rollout snapshot
+//! (with the directory of clinics and clusters) taken once per request, the audit trail, and
+//! the errors clients act on.
 
 use crate::access::{AuditTrail, Viewer};
 use crate::auth::{Actor, Principal};
@@ -7,7 +8,7 @@ use crate::clusters::Directory;
 use crate::db::{Db, DbError};
 use crate::error::Code;
 use crate::plans::graphql::{PlansDataLoader, PlansLoader};
-use crate::rollout::repo::ClinicWindow;
+use crate::rollout::metrics::ClinicWindow;
 use crate::rollout::snapshot::{Aggregates, Snapshot};
 use async_graphql::{
     Context, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType, Value,
@@ -143,6 +144,16 @@ pub fn db_error(e: DbError) -> async_graphql::Error {
 /// Parses a `YYYY-MM-DD` argument.
 pub fn date_arg(argument: &str, raw: &str) -> Result<NaiveDate> {
     crate::domain::parse_date(raw).map_err(|e| bad_input(argument, e))
+}
+
+/// An optional `asOf` argument: the date given, or today in Copenhagen when absent.
+pub fn as_of_or_today(raw: Option<String>) -> Result<NaiveDate> {
+    match raw {
+        Some(s) => date_arg("asOf", &s),
+        None => Ok(chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Copenhagen)
+            .date_naive()),
+    }
 }
 
 /// A calendar date, `YYYY-MM-DD`.

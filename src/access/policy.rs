@@ -230,10 +230,10 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
             "appUsers",
             "yearToDate",
             "weekly",
+            "inactiveClinics",
         ],
         ROLLOUT,
     ),
-    ("Rollout", &["inactiveClinics"], ROLLOUT),
     ("InactiveClinics", &["count"], ROLLOUT),
     ("InactiveClinics", &["clinics"], REGIONAL),
     (

@@ -4,7 +4,7 @@
 use super::{ClinicInfo, ClusterInfo};
 use crate::access::{self, Viewer};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Ydernummer};
-use crate::gql::{self, bad_input, date_arg, db_error, Date};
+use crate::gql::{self, bad_input, db_error, Date};
 use crate::plans::graphql::{Patient, PlanType};
 use crate::plans::repo::{self as plans_repo, ClinicList};
 use crate::population::graphql::{coverage, populations, Coverage, Population};
@@ -64,31 +64,14 @@ impl Clinic {
             || look.field("nodes").field("plans").exists();
         let found = gql::db(ctx)?
             .run(move |c| {
-                let Some((rows, total)) = plans_repo::clinic_patients(
+                plans_repo::clinic_patients(
                     c,
                     &scope,
                     &clinic,
                     list,
-                    offset as i64,
-                    first as i64,
-                )?
-                else {
-                    return Ok(None);
-                };
-                let mut plans = if with_plans {
-                    let cprs: Vec<String> = rows.iter().map(|r| r.cpr.clone()).collect();
-                    Some(plans_repo::plan_versions_of(c, &scope, &cprs)?)
-                } else {
-                    None
-                };
-                let rows = rows
-                    .into_iter()
-                    .map(|r| {
-                        let p = plans.as_mut().map(|m| m.remove(&r.cpr).unwrap_or_default());
-                        (r, p)
-                    })
-                    .collect::<Vec<_>>();
-                Ok(Some((rows, total)))
+                    (offset as i64, first as i64),
+                    with_plans,
+                )
             })
             .await
             .map_err(db_error)?;
@@ -114,13 +97,6 @@ fn page_size(first: Option<i32>) -> gql::Result<usize> {
         .ok_or_else(|| bad_input("first", format!("must be between 1 and {MAX_PAGE}")))
 }
 
-fn as_of(raw: Option<String>) -> gql::Result<chrono::NaiveDate> {
-    match raw {
-        Some(s) => date_arg("asOf", &s),
-        None => Ok(chrono::Local::now().date_naive()),
-    }
-}
-
 /// A general practice (lægehus, klinik), identified by its ydernummer.
 #[Object]
 impl Clinic {
@@ -141,12 +117,7 @@ impl Clinic {
         let Some(id) = &self.0.cluster else {
             return Ok(None);
         };
-        Ok(gql::directory(ctx)
-            .await?
-            .clusters
-            .get(id)
-            .cloned()
-            .map(Cluster))
+        Cluster::by_id(ctx, id).await
     }
     /// Opened on (null: unknown, counted as open).
     async fn opened_on(&self) -> Option<Date> {
@@ -158,7 +129,7 @@ impl Clinic {
     }
     /// Whether the clinic is open on the date (default today).
     async fn is_open(&self, as_of: Option<String>) -> gql::Result<bool> {
-        Ok(self.0.is_open(self::as_of(as_of)?))
+        Ok(self.0.is_open(gql::as_of_or_today(as_of)?))
     }
     /// Plan activity in the 12 months to the date (default today). Clinicians: own clinic and
     /// its cluster; regions: own region; ministry: all.
@@ -168,7 +139,7 @@ impl Clinic {
         as_of: Option<String>,
     ) -> gql::Result<Option<ClinicActivity>> {
         self.reachable(gql::viewer(ctx)?)?;
-        let d = self::as_of(as_of)?;
+        let d = gql::as_of_or_today(as_of)?;
         let w = gql::clinic_windows(ctx, d)
             .await?
             .get(&self.0.ydernummer)
@@ -193,7 +164,7 @@ impl Clinic {
     ) -> gql::Result<Option<Vec<Population>>> {
         let viewer = gql::viewer(ctx)?;
         self.reachable(viewer)?;
-        let d = self::as_of(as_of)?;
+        let d = gql::as_of_or_today(as_of)?;
         let which = Clinics::One(self.0.ydernummer.clone());
         let rows = gql::db(ctx)?
             .run(move |c| population_repo::counted(c, &which, d))
@@ -258,6 +229,17 @@ pub struct ClinicActivity {
 #[derive(Clone)]
 pub struct Cluster(pub ClusterInfo);
 
+impl Cluster {
+    pub async fn by_id(ctx: &Context<'_>, id: &str) -> gql::Result<Option<Cluster>> {
+        Ok(gql::directory(ctx)
+            .await?
+            .clusters
+            .get(id)
+            .cloned()
+            .map(Cluster))
+    }
+}
+
 /// A cluster (klynge): a quality-improvement group of clinics in one region.
 #[Object]
 impl Cluster {
@@ -293,7 +275,7 @@ impl Cluster {
         if !viewer.reaches_cluster(&self.0.id, &self.0.region) {
             return Err(access::forbidden());
         }
-        let d = self::as_of(as_of)?;
+        let d = gql::as_of_or_today(as_of)?;
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
         let which = Clinics::Cluster(self.0.id.clone());
@@ -434,12 +416,7 @@ impl ClustersQuery {
     }
     /// A cluster by id; null when there is none.
     async fn cluster(&self, ctx: &Context<'_>, id: String) -> gql::Result<Option<Cluster>> {
-        Ok(gql::directory(ctx)
-            .await?
-            .clusters
-            .get(&id)
-            .cloned()
-            .map(Cluster))
+        Cluster::by_id(ctx, &id).await
     }
     /// Clusters, optionally of one region.
     async fn clusters(

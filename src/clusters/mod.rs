@@ -7,11 +7,14 @@ pub mod repo;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::db::tables::clinics)]
 pub struct ClinicInfo {
     pub ydernummer: String,
     pub name: String,
+    #[diesel(column_name = region_code)]
     pub region: String,
+    #[diesel(column_name = cluster_id)]
     pub cluster: Option<String>,
     pub opened_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
@@ -24,10 +27,13 @@ impl ClinicInfo {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::db::tables::clusters)]
 pub struct ClusterInfo {
+    #[diesel(column_name = cluster_id)]
     pub id: String,
     pub name: String,
+    #[diesel(column_name = region_code)]
     pub region: String,
 }
 

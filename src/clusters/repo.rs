@@ -6,49 +6,18 @@ use crate::db::{DbConnection, DbError};
 use diesel::prelude::*;
 
 pub fn directory(conn: &mut DbConnection) -> Result<Directory, DbError> {
-    type ClinicRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<chrono::NaiveDate>,
-        Option<chrono::NaiveDate>,
-    );
-    let clinic_rows: Vec<ClinicRow> = clinics::table
-        .select((
-            clinics::ydernummer,
-            clinics::name,
-            clinics::region_code,
-            clinics::cluster_id,
-            clinics::opened_on,
-            clinics::closed_on,
-        ))
-        .load(conn)?;
-    let cluster_rows: Vec<(String, String, String)> = clusters::table
-        .select((clusters::cluster_id, clusters::name, clusters::region_code))
+    let clinic_rows: Vec<ClinicInfo> = clinics::table.select(ClinicInfo::as_select()).load(conn)?;
+    let cluster_rows: Vec<ClusterInfo> = clusters::table
+        .select(ClusterInfo::as_select())
         .load(conn)?;
     Ok(Directory {
         clinics: clinic_rows
             .into_iter()
-            .map(
-                |(ydernummer, name, region, cluster, opened_on, closed_on)| {
-                    (
-                        ydernummer.clone(),
-                        ClinicInfo {
-                            ydernummer,
-                            name,
-                            region,
-                            cluster,
-                            opened_on,
-                            closed_on,
-                        },
-                    )
-                },
-            )
+            .map(|c| (c.ydernummer.clone(), c))
             .collect(),
         clusters: cluster_rows
             .into_iter()
-            .map(|(id, name, region)| (id.clone(), ClusterInfo { id, name, region }))
+            .map(|c| (c.id.clone(), c))
             .collect(),
     })
 }

@@ -108,8 +108,17 @@ pub fn plan_versions_of(
     cprs: &[String],
 ) -> Result<HashMap<String, Vec<PlanVersionRow>>, DbError> {
     let reach: Vec<String> = persons_in_scope(conn, scope, cprs)?.into_iter().collect();
+    versions_by_person(conn, &reach)
+}
+
+/// Plan versions of persons already known to be in scope; private, so that callers outside
+/// this module always go through a `Scope`.
+fn versions_by_person(
+    conn: &mut DbConnection,
+    reach: &[String],
+) -> Result<HashMap<String, Vec<PlanVersionRow>>, DbError> {
     let rows: Vec<PlanVersionRow> = plan_versions::table
-        .filter(plan_versions::cpr.eq_any(&reach))
+        .filter(plan_versions::cpr.eq_any(reach))
         .order((
             plan_versions::cpr,
             plan_versions::source,
@@ -147,16 +156,20 @@ pub enum ClinicList {
     Uninvited(PlanType),
 }
 
+/// A clinic page: each listed patient, with their plan versions when asked for.
+pub type Page = Vec<(Listing, Option<Vec<PlanVersionRow>>)>;
+
 /// A page of a clinic's listed patients, by CPR, and the total. `None` when `scope` is not a
-/// clinician of that clinic.
+/// clinician of that clinic. With `with_plans`, the page's plan versions come in one more
+/// statement (the persons are in scope: they are listed at the clinician's own clinic).
 pub fn clinic_patients(
     conn: &mut DbConnection,
     scope: &Scope,
     clinic: &str,
     list: ClinicList,
-    offset: i64,
-    limit: i64,
-) -> Result<Option<(Vec<Listing>, i64)>, DbError> {
+    (offset, limit): (i64, i64),
+    with_plans: bool,
+) -> Result<Option<(Page, i64)>, DbError> {
     let Scope::Clinic(own) = scope else {
         return Ok(None);
     };
@@ -186,7 +199,7 @@ pub fn clinic_patients(
         }
     };
     let total: i64 = base().count().get_result(conn)?;
-    let rows = base()
+    let rows: Vec<Listing> = base()
         .order(patients::cpr)
         .offset(offset)
         .limit(limit)
@@ -197,5 +210,18 @@ pub fn clinic_patients(
             patients::diagnoses,
         ))
         .load(conn)?;
-    Ok(Some((rows, total)))
+    let mut plans = if with_plans {
+        let cprs: Vec<String> = rows.iter().map(|r| r.cpr.clone()).collect();
+        Some(versions_by_person(conn, &cprs)?)
+    } else {
+        None
+    };
+    let page = rows
+        .into_iter()
+        .map(|r| {
+            let p = plans.as_mut().map(|m| m.remove(&r.cpr).unwrap_or_default());
+            (r, p)
+        })
+        .collect();
+    Ok(Some((page, total)))
 }

@@ -36,12 +36,12 @@ impl Rollout {
         }))
     }
 
-    async fn days(&self, ctx: &Context<'_>) -> gql::Result<Vec<repo::DayCount>> {
+    async fn days(&self, ctx: &Context<'_>) -> gql::Result<Vec<metrics::DayCount>> {
         let (from, until) = (metrics::first_day_needed(self.as_of), self.as_of);
         Ok(gql::snapshot(ctx).await?.day_counts(from, until))
     }
 
-    fn in_region(&self, day: &repo::DayCount) -> bool {
+    fn in_region(&self, day: &metrics::DayCount) -> bool {
         self.region.is_none_or(|r| day.region == r.as_str())
     }
 }
@@ -349,12 +349,7 @@ impl ActivityRow {
         let Some(id) = &self.group.d_cluster else {
             return Ok(None);
         };
-        Ok(gql::directory(ctx)
-            .await?
-            .clusters
-            .get(id)
-            .cloned()
-            .map(Cluster))
+        Cluster::by_id(ctx, id).await
     }
     /// The clinic grouped by.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
@@ -531,10 +526,7 @@ impl RolloutQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "YYYY-MM-DD")] as_of: Option<String>,
     ) -> gql::Result<Vec<Milestone>> {
-        let d = match as_of {
-            Some(s) => date_arg("asOf", &s)?,
-            None => chrono::Local::now().date_naive(),
-        };
+        let d = gql::as_of_or_today(as_of)?;
         let rows = gql::db(ctx)?
             .run(repo::milestones)
             .await

@@ -1,10 +1,29 @@
 //! The metric definitions of DOMAIN.md as pure functions over the aggregates `repo` reads.
 
-use super::repo::{ClinicWindow, DayCount};
 use crate::clusters::{ClinicInfo, Directory};
 use crate::domain::IsoWeek;
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
+
+/// One clinic's plan versions in a window of local dates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClinicWindow {
+    pub plans: i64,
+    pub new_plans: i64,
+    pub new_heart: i64,
+}
+
+/// Plan versions of one local day, region, type and source, new or maintained.
+#[derive(Debug, Clone)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub region: String,
+    pub plan_type: String,
+    pub source: String,
+    /// 1 for new plans, 0 for maintained.
+    pub is_new: i32,
+    pub n: i64,
+}
 
 /// OK22 buckets of new plans per clinic in the 12 months to D.
 pub const BUCKETS: [(&str, i64, Option<i64>); 6] = [

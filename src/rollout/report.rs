@@ -2,7 +2,6 @@
 //! shape of `reference.py --report D` for machines and as tables for people.
 
 use super::metrics::{self, ClinicFigures, NewMaintained};
-use super::repo;
 use super::snapshot::Snapshot;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
@@ -32,8 +31,8 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate) -> Result<Value, DbError> {
         );
     }
     let weekly_of =
-        |keep: &dyn Fn(&repo::DayCount) -> bool| weeks_json(&metrics::weekly(&days, d, keep));
-    let grouped = |key: fn(&repo::DayCount) -> &str| {
+        |keep: &dyn Fn(&metrics::DayCount) -> bool| weeks_json(&metrics::weekly(&days, d, keep));
+    let grouped = |key: fn(&metrics::DayCount) -> &str| {
         let mut keys: Vec<&str> = days.iter().map(key).collect();
         keys.sort_unstable();
         keys.dedup();

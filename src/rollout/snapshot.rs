@@ -9,7 +9,7 @@
 //! processes arrive with the periodic background refresh (`rollout.refresh_secs`).
 
 use super::activity::{ActivityOrder, Dimension, Group, Question};
-use super::repo::{ClinicWindow, DayCount};
+use super::metrics::{ClinicWindow, DayCount};
 use crate::clusters::Directory;
 use crate::db::tables::{app_events, plan_versions};
 use crate::db::{data_version, Db, DbConnection, DbError};
@@ -50,6 +50,7 @@ struct Clinic {
 }
 
 const NEVER: Day = Day::MAX;
+const REGIONS: usize = RegionCode::ALL.len();
 
 pub struct Snapshot {
     pub version: i64,
@@ -64,7 +65,7 @@ pub struct Snapshot {
     /// Per patient: the local day of their first plan version, and of their first made by a
     /// clinic of each region.
     first_plan: Vec<Day>,
-    first_in_region: Vec<[Day; 5]>,
+    first_in_region: Vec<[Day; REGIONS]>,
     /// (day, patient) of every plan_viewed event, sorted by day.
     events: Vec<(Day, u32)>,
     /// Views recorded by this process since the snapshot was built.
@@ -130,7 +131,7 @@ impl Snapshot {
             .load(conn)?;
         let mut patients: HashMap<String, u32> = HashMap::new();
         let mut first_plan: Vec<Day> = Vec::new();
-        let mut first_in_region: Vec<[Day; 5]> = Vec::new();
+        let mut first_in_region: Vec<[Day; REGIONS]> = Vec::new();
         let mut facts = Vec::with_capacity(rows.len());
         for (d, y, cpr, t, s, is_new) in rows {
             let Some(&clinic) = clinic_index.get(&y) else {
@@ -140,13 +141,13 @@ impl Snapshot {
             let patient = *patients.entry(cpr).or_insert(next);
             if patient == next {
                 first_plan.push(NEVER);
-                first_in_region.push([NEVER; 5]);
+                first_in_region.push([NEVER; REGIONS]);
             }
             let dd = day(d);
             let p = patient as usize;
             first_plan[p] = first_plan[p].min(dd);
             let r = clinics[clinic as usize].region as usize;
-            if r < 5 {
+            if r < REGIONS {
                 first_in_region[p][r] = first_in_region[p][r].min(dd);
             }
             facts.push(Fact {
@@ -203,7 +204,7 @@ impl Snapshot {
             w.plans += 1;
             if f.is_new {
                 w.new_plans += 1;
-                if f.plan_type == 2 {
+                if f.plan_type == PlanType::Ihd as u8 {
                     w.new_heart += 1;
                 }
             }
@@ -255,7 +256,7 @@ impl Snapshot {
         let u = day(until);
         let r = region.map(region_index);
         let first = |p: u32| match r {
-            Some(r) if r < 5 => self.first_in_region[p as usize][r as usize],
+            Some(r) if (r as usize) < REGIONS => self.first_in_region[p as usize][r as usize],
             Some(_) => NEVER,
             None => self.first_plan[p as usize],
         };

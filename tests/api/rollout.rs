@@ -182,7 +182,9 @@ fn figures_follow_late_data_and_live_use() {
         before["plansMade12m"].as_i64().map(|n| n + 1)
     );
 
-    let today = chrono::Local::now().date_naive().to_string();
+    let today = forloeb_gateway::domain::Timestamp::now()
+        .local_date()
+        .to_string();
     let users = format!("{{ rollout(asOf: \"{today}\") {{ appUsers {{ active {{ value }} }} }} }}");
     let active = |app: &crate::helpers::TestApp| {
         app.graphql_as(&ministry(), &users, json!({})).json()["data"]["rollout"]["appUsers"]
