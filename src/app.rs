@@ -1,8 +1,9 @@
 //! Startup shared by `forloeb serve` and the integration tests: connect, migrate, bind, serve.
 
 use crate::auth::Authenticator;
-use crate::config::Settings;
+use crate::config::{DatabaseSettings, Settings};
 use crate::db::{run_migrations, Db, DbError};
+use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
 use crate::{http, schema};
 use actix_web::dev::Server;
@@ -14,6 +15,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthConfigError),
+    #[error(transparent)]
+    RateLimit(#[from] crate::ratelimit::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -37,11 +40,16 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
              it can mint any token; configure auth.jwks_file for real use"
         );
     }
-    let db = Db::connect(&settings.database)?;
-    let applied = run_migrations(&mut *db.get()?)?;
+    // Migrations may rightly run longer than the statement timeout of the serving pool.
+    let maintenance = DatabaseSettings {
+        pool_size: 1,
+        ..settings.database.unbounded()
+    };
+    let applied = run_migrations(&mut *Db::connect(&maintenance)?.get()?)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "database migrated");
     }
+    let db = Db::connect(&settings.database)?;
     let bind_error = |source| StartError::Bind {
         addr: settings.server.bind.clone(),
         source,
@@ -52,7 +60,16 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
         settings.rollout.refresh_secs,
     ));
     let schema = schema::build(db.clone(), aggregates.clone());
-    let server = http::serve(listener, settings, db.clone(), schema, auth, aggregates)
-        .map_err(bind_error)?;
+    let limiter = RateLimiter::new(&settings.rate_limit)?;
+    let server = http::serve(
+        listener,
+        settings,
+        db.clone(),
+        schema,
+        auth,
+        aggregates,
+        limiter,
+    )
+    .map_err(bind_error)?;
     Ok(Started { server, addr, db })
 }

@@ -2,6 +2,7 @@
 //! file, then by `FORLOEB_<SECTION>_<KEY>` environment variables. Unknown keys are errors that
 //! name the key, so a typo never silently falls back to a default.
 
+use crate::auth::Role;
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -24,6 +25,60 @@ pub struct Settings {
     pub access: AccessSettings,
     pub rollout: RolloutSettings,
     pub limits: LimitSettings,
+    pub documents: DocumentSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Which documents each role may send, and who may introspect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    /// Roles that may send documents of their own (within the limits). Every other role may
+    /// run only the trusted documents (the named operations of schema/operations/).
+    pub ad_hoc_roles: Vec<Role>,
+    /// Roles that may query `__schema` and `__type`.
+    pub introspection_roles: Vec<Role>,
+}
+
+/// Token buckets per client address and per principal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// "memory" (each process its own buckets) or a redis:// URL that replicas share.
+    pub store: Secret,
+    /// Keys in Redis start with this, so several deployments can share one server.
+    pub key_prefix: String,
+    /// Milliseconds a Redis round trip may take before the process falls back to its own buckets.
+    pub redis_timeout_ms: u64,
+    /// Peers whose `X-Forwarded-For` names the client (load balancers); others are the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub address: Bucket,
+    pub patient: Bucket,
+    pub clinician: Bucket,
+    pub region: Bucket,
+    pub ministry: Bucket,
+    pub supplier: Bucket,
+}
+
+impl RateLimitSettings {
+    pub fn for_role(&self, role: Role) -> Bucket {
+        match role {
+            Role::Patient => self.patient,
+            Role::Clinician => self.clinician,
+            Role::Region => self.region,
+            Role::Ministry => self.ministry,
+            Role::Supplier => self.supplier,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    pub per_second: f64,
+    pub burst: u32,
 }
 
 /// Operation limits, checked before execution (a refused operation gets OPERATION_LIMIT).
@@ -38,6 +93,8 @@ pub struct LimitSettings {
     pub root_fields: usize,
     pub directives: usize,
     pub fragment_spreads: usize,
+    /// Requests in one batched (JSON array) POST; 0 turns batching off.
+    pub batch: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +145,8 @@ pub struct ServerSettings {
     pub graphiql: bool,
     pub shutdown_timeout_secs: u64,
     pub workers: usize,
+    /// Milliseconds a GraphQL request may run before it ends with TIMEOUT.
+    pub request_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +158,19 @@ pub struct DatabaseSettings {
     pub connect_timeout_secs: u64,
     pub ready_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// Milliseconds a PostgreSQL statement of the server may run (0: no limit). Imports and
+    /// migrations are not bounded.
+    pub statement_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    /// For migrations and imports, whose statements may rightly run for minutes.
+    pub fn unbounded(&self) -> Self {
+        Self {
+            statement_timeout_ms: 0,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -204,6 +276,29 @@ impl Settings {
             u64::from(self.access.disclosure_threshold),
         )?;
         positive("auth.max_token_bytes", self.auth.max_token_bytes as u64)?;
+        positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
+        let rl = &self.rate_limit;
+        for (name, b) in [
+            ("address", rl.address),
+            ("patient", rl.patient),
+            ("clinician", rl.clinician),
+            ("region", rl.region),
+            ("ministry", rl.ministry),
+            ("supplier", rl.supplier),
+        ] {
+            if !(b.per_second.is_finite() && b.per_second > 0.0) || b.burst == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit.{name}: per_second and burst must be greater than 0 \
+                     (turn limits off with rate_limit.enabled = false)"
+                )));
+            }
+        }
+        let store = rl.store.expose();
+        if store != "memory" && !store.starts_with("redis://") && !store.starts_with("rediss://") {
+            return Err(ConfigError::Invalid(
+                "rate_limit.store must be \"memory\" or a redis:// URL".into(),
+            ));
+        }
         if self.auth.algorithms.is_empty() {
             return Err(ConfigError::Invalid(
                 "auth.algorithms must name at least one algorithm".into(),
@@ -282,10 +377,15 @@ fn scalar(raw: &str) -> toml::Value {
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
     }
-    // Lists are written as TOML arrays: FORLOEB_AUTH_ALGORITHMS='["RS256","ES256"]'.
-    if raw.trim_start().starts_with('[') {
+    if let Ok(f) = raw.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    // Lists are TOML arrays, FORLOEB_AUTH_ALGORITHMS='["RS256","ES256"]'; small tables are
+    // inline tables, FORLOEB_RATE_LIMIT_PATIENT='{ per_second = 2.0, burst = 20 }'.
+    let start = raw.trim_start();
+    if start.starts_with('[') || start.starts_with('{') {
         if let Ok(mut t) = format!("v = {raw}").parse::<toml::Table>() {
-            if let Some(v @ toml::Value::Array(_)) = t.remove("v") {
+            if let Some(v @ (toml::Value::Array(_) | toml::Value::Table(_))) = t.remove("v") {
                 return v;
             }
         }

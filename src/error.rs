@@ -17,6 +17,10 @@ pub enum Code {
     OperationLimit,
     Unauthenticated,
     Forbidden,
+    PersistedQueryRequired,
+    PersistedQueryNotFound,
+    RateLimited,
+    Timeout,
     Internal,
 }
 
@@ -33,20 +37,29 @@ impl Code {
             Code::OperationLimit => "OPERATION_LIMIT",
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Forbidden => "FORBIDDEN",
+            Code::PersistedQueryRequired => "PERSISTED_QUERY_REQUIRED",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::Timeout => "TIMEOUT",
             Code::Internal => "INTERNAL",
         }
     }
 
     fn status(self) -> StatusCode {
         match self {
-            Code::BadRequest | Code::BadUserInput | Code::OperationLimit => StatusCode::BAD_REQUEST,
+            Code::BadRequest
+            | Code::BadUserInput
+            | Code::OperationLimit
+            | Code::PersistedQueryNotFound => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::Forbidden | Code::PersistedQueryRequired => StatusCode::FORBIDDEN,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +72,10 @@ impl Code {
 pub struct HttpError {
     pub code: Code,
     pub message: String,
+    /// Seconds until a rate-limited client may try again (`Retry-After`).
+    pub retry_after_secs: Option<u64>,
+    /// Set on INTERNAL and TIMEOUT errors, so a report can be matched to the log.
+    pub request_id: Option<String>,
 }
 
 impl HttpError {
@@ -66,7 +83,33 @@ impl HttpError {
         Self {
             code,
             message: message.into(),
+            retry_after_secs: None,
+            request_id: None,
         }
+    }
+
+    pub fn rate_limited(retry_after_secs: u64, whose: &str) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(
+                Code::RateLimited,
+                format!("too many requests from this {whose}; try again in {retry_after_secs} s"),
+            )
+        }
+    }
+
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(id.to_string());
+        self
+    }
+
+    /// The GraphQL error object, as it appears in `errors`.
+    pub fn to_graphql(&self) -> serde_json::Value {
+        let mut extensions = json!({ "code": self.code.as_str() });
+        if let Some(id) = &self.request_id {
+            extensions["requestId"] = json!(id);
+        }
+        json!({ "message": self.message, "extensions": extensions })
     }
 }
 
@@ -86,8 +129,9 @@ impl ResponseError for HttpError {
             }
             _ => {}
         }
-        res.json(json!({
-            "errors": [{ "message": self.message, "extensions": { "code": self.code.as_str() } }]
-        }))
+        if let Some(secs) = self.retry_after_secs {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        res.json(json!({ "errors": [self.to_graphql()] }))
     }
 }

@@ -138,6 +138,13 @@ pub fn internal(detail: impl std::fmt::Display) -> async_graphql::Error {
 }
 
 pub fn db_error(e: DbError) -> async_graphql::Error {
+    if e.is_statement_timeout() {
+        tracing::warn!("a statement ran past database.statement_timeout_ms and was cancelled");
+        return async_graphql::Error::new(
+            "the database took too long to answer; try again, or ask for less",
+        )
+        .extend_with(|_, x| x.set("code", Code::Timeout.as_str()));
+    }
     internal(e)
 }
 

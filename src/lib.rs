@@ -15,6 +15,8 @@ pub mod http;
 pub mod ingest;
 pub mod plans;
 pub mod population;
+pub mod ratelimit;
 pub mod rollout;
 pub mod schema;
 pub mod telemetry;
+pub mod trusted;

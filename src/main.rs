@@ -65,7 +65,9 @@ enum Command {
     /// Print the GraphQL schema (SDL) to standard output.
     ///
     /// The same text as schema/schema.graphql in the repository; clients generate code from it.
-    Schema,
+    /// With --manifest: the trusted documents (schema/operations/) with their ids, in Apollo's
+    /// persisted-query manifest format (schema/operations/manifest.json).
+    Schema(SchemaArgs),
     /// Mint a demo bearer token with the configured HS256 secret.
     ///
     /// For local use against a gateway that accepts HS256 (the default config). In production
@@ -82,6 +84,13 @@ enum Command {
     /// users, plans made this year and weekly new/maintained plans, from the same queries as
     /// the API. --format json prints the shape of `reference.py --report D`.
     Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct SchemaArgs {
+    /// Print the trusted-document manifest (id = SHA-256 of the text) instead of the SDL.
+    #[arg(long)]
+    manifest: bool,
 }
 
 #[derive(Args)]
@@ -228,8 +237,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             demo(&settings, &args)
         }
-        Command::Schema => {
-            print!("{}", schema::sdl());
+        Command::Schema(args) => {
+            if args.manifest {
+                let manifest = forloeb_gateway::trusted::Manifest::builtin().to_json();
+                println!("{}", serde_json::to_string_pretty(&manifest)?);
+            } else {
+                print!("{}", schema::sdl());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(args) => {
@@ -336,7 +350,8 @@ const EXIT_REJECTED: u8 = 2;
 /// the migrations applied.
 fn open_migrated(settings: &Settings) -> anyhow::Result<(Db, String, Vec<String>)> {
     let described = describe_db(settings);
-    let db = Db::connect(&settings.database).with_context(|| format!("cannot open {described}"))?;
+    let db = Db::connect(&settings.database.unbounded())
+        .with_context(|| format!("cannot open {described}"))?;
     let mut conn = db
         .get()
         .with_context(|| format!("cannot open {described}"))?;

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The roles of DOMAIN.md "Who may see what".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Patient,
     Clinician,

@@ -87,13 +87,15 @@ impl fmt::Display for DbUrl {
 pub struct Manager {
     url: DbUrl,
     busy_timeout_ms: u64,
+    statement_timeout_ms: u64,
 }
 
 impl Manager {
-    pub fn new(url: DbUrl, busy_timeout_ms: u64) -> Self {
+    pub fn new(url: DbUrl, busy_timeout_ms: u64, statement_timeout_ms: u64) -> Self {
         Self {
             url,
             busy_timeout_ms,
+            statement_timeout_ms,
         }
     }
 }
@@ -138,9 +140,20 @@ fn count_statements(event: InstrumentationEvent<'_>) {
 impl Manager {
     fn establish(&self) -> Result<DbConnection, diesel::r2d2::Error> {
         match &self.url {
-            DbUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            DbUrl::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                // PostgreSQL cancels a statement past this and the connection stays usable, so
+                // a runaway query gives its connection back instead of holding it.
+                if self.statement_timeout_ms > 0 {
+                    conn.batch_execute(&format!(
+                        "SET statement_timeout = {}",
+                        self.statement_timeout_ms
+                    ))
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                }
+                Ok(DbConnection::Postgres(conn))
+            }
             DbUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| {

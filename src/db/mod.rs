@@ -44,6 +44,17 @@ pub enum DbError {
     Cancelled,
 }
 
+impl DbError {
+    /// PostgreSQL cancelled the statement at `database.statement_timeout_ms`.
+    pub fn is_statement_timeout(&self) -> bool {
+        // diesel does not expose the SQLSTATE (57014); the message is PostgreSQL's own, and
+        // the gateway's connections are not localized (lc_messages comes from the server,
+        // so a localized server only loses the TIMEOUT code, not the cancellation).
+        matches!(self, DbError::Query(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("statement timeout"))
+    }
+}
+
 /// Marks that stored feed data changed (call inside the writing transaction).
 pub fn bump_data_version(conn: &mut DbConnection) -> Result<(), DbError> {
     use tables::data_version::dsl::{data_version, version};
@@ -73,7 +84,11 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
         let url = DbUrl::parse(settings.url.expose())?;
         let backend = url.backend();
-        let manager = connection::Manager::new(url, settings.sqlite_busy_timeout_ms);
+        let manager = connection::Manager::new(
+            url,
+            settings.sqlite_busy_timeout_ms,
+            settings.statement_timeout_ms,
+        );
         let pool = Pool::builder()
             .max_size(settings.pool_size)
             .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))

@@ -1,5 +1,6 @@
 //! The actix-web application: `/graphql`, GraphiQL, health and readiness.
 
+mod client;
 mod graphql;
 mod health;
 pub mod limits;
@@ -9,8 +10,10 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Code, HttpError};
+use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
 use crate::schema::GatewaySchema;
+use crate::trusted::Manifest;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -30,6 +33,10 @@ pub struct AppState {
     pub anonymous_introspection: bool,
     pub aggregates: Arc<Aggregates>,
     pub limits: crate::config::LimitSettings,
+    pub documents: crate::config::DocumentSettings,
+    pub manifest: Manifest,
+    pub limiter: RateLimiter,
+    pub request_timeout: Duration,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -42,6 +49,7 @@ pub fn serve(
     schema: GatewaySchema,
     auth: Authenticator,
     aggregates: Arc<Aggregates>,
+    limiter: RateLimiter,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         schema,
@@ -52,6 +60,10 @@ pub fn serve(
         anonymous_introspection: settings.auth.anonymous_introspection,
         aggregates,
         limits: settings.limits.clone(),
+        documents: settings.documents.clone(),
+        manifest: Manifest::builtin(),
+        limiter,
+        request_timeout: Duration::from_millis(settings.server.request_timeout_ms),
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {

@@ -54,7 +54,13 @@ pub(crate) struct Served {
 }
 
 pub(crate) fn serve(db_url: &str) -> Served {
+    serve_with(db_url, &[])
+}
+
+/// As `serve`, with settings from the environment.
+pub(crate) fn serve_with(db_url: &str, env: &[(&str, &str)]) -> Served {
     let mut child = forloeb()
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--log-format",
@@ -90,7 +96,7 @@ pub(crate) fn serve(db_url: &str) -> Served {
     Served { child, addr, lines }
 }
 
-fn terminate(mut served: Served) -> (bool, Vec<String>) {
+pub(crate) fn terminate(mut served: Served) -> (bool, Vec<String>) {
     let pid = served.child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])

@@ -81,7 +81,15 @@ fn malformed_requests_get_400_with_a_graphql_error_body() {
             r#"{"query":"{ __typename }","extensions":"x"}"#,
             "extensions: must be an object",
         ),
-        (r#"[{"query":"{ __typename }"}]"#, "batched requests"),
+        (r#"{"documentId":5}"#, "documentId: must be a string"),
+        (
+            r#"{"extensions":{"persistedQuery":{"version":1}}}"#,
+            "sha256Hash: must be",
+        ),
+        (
+            r#"{"query":"{ __typename }","documentId":"sha256:00"}"#,
+            "documentId: is not the SHA-256 of the query",
+        ),
         (r#""just a string""#, "must be a JSON object"),
     ];
     for (body, expected) in cases {

@@ -166,7 +166,18 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.server.bind = "127.0.0.1:0".into();
     s.server.workers = 1;
     s.server.shutdown_timeout_secs = 1;
+    // Tests of other things send ad-hoc documents as every role and many requests a second;
+    // the trusted-document and rate-limit tests turn the defaults back on.
+    s.documents.ad_hoc_roles = forloeb_gateway::auth::Role::ALL.to_vec();
+    s.rate_limit.enabled = false;
     s
+}
+
+/// The shipped defaults for documents and rate limits, as a production config starts.
+pub fn shipped_defaults(s: &mut Settings) {
+    let d = Settings::load_from(None, Vec::new()).expect("default settings");
+    s.documents = d.documents;
+    s.rate_limit = d.rate_limit;
 }
 
 /// A running gateway. Dropping it stops the server, then removes its database.
@@ -415,8 +426,13 @@ fn pipe(from: &TcpStream, to: &TcpStream) {
 
 /// A demo token (HS256, default test settings) for a principal.
 pub fn token(actor: forloeb_gateway::auth::Actor) -> String {
+    token_of("test-user", actor)
+}
+
+/// A demo token for a principal with a `sub` of its own (rate limits are per `sub`).
+pub fn token_of(sub: &str, actor: forloeb_gateway::auth::Actor) -> String {
     let settings = test_settings("unused.db");
-    let principal = forloeb_gateway::auth::Principal::new("test-user", actor);
+    let principal = forloeb_gateway::auth::Principal::new(sub, actor);
     forloeb_gateway::auth::Authenticator::mint(&settings.auth, &principal, Duration::from_secs(600))
         .expect("mint")
 }

@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod cli;
 mod graphql_http;
+mod hardening;
 mod health;
 mod helpers;
 mod import;
