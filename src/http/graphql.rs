@@ -642,7 +642,13 @@ async fn run_and_audit(
             state.aggregates.record_view(&cpr, now.local_date());
         }
     }
-    let body = serde_json::to_vec(&response).map_err(|e| {
+    let serialized = if request_error {
+        // Nothing executed: the answer has no `data` entry at all (GraphQL-over-HTTP).
+        serde_json::to_vec(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let body = serialized.map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a GraphQL response");
         internal("internal error")
     })?;
