@@ -1,0 +1,402 @@
+//! What the hardening costs, over real HTTP against the release binary:
+//!
+//! 1. a patient's own plans (`MyPlans`) from many phones: throughput and p99 on a gateway with
+//!    limits, rate limits and trusted documents on (the shipped defaults, the app sending the
+//!    document id) against one with them off (no rate limits, the text sent ad hoc, limits
+//!    set out of reach), in alternating runs;
+//! 2. the same normal traffic alone and beside a flood of query bombs from one client: the
+//!    normal traffic's p99 in both, in alternating runs.
+//!
+//!     cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS]
+//!
+//! Load the database first, e.g. `forloeb demo --no-serve --clinics 1693 --database nat.db`.
+//! Client and server share the machine, so the figures are medians over RUNS (default 5)
+//! phases of SECONDS (default 5) each, with the ratio taken within each pair of phases.
+
+use forloeb_gateway::auth::{Actor, Authenticator, Principal};
+use forloeb_gateway::config::{Secret, Settings};
+use forloeb_gateway::db::Db;
+use forloeb_gateway::domain::{Cpr, Ydernummer};
+use forloeb_gateway::trusted::document_id;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Threads that play phones.
+const CLIENTS: usize = 6;
+/// Threads that send bombs, all as one client.
+const FLOODERS: usize = 2;
+
+struct Gateway {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(database: &str, env: &[(&str, &str)]) -> Gateway {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_forloeb"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FORLOEB_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .envs(env.iter().copied())
+        .args(["serve", "--bind", "127.0.0.1:0", "--database", database])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn forloeb serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep draining the log, or the server blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap_or_default().to_string();
+                    let _ = tx.send(addr);
+                    sent = true;
+                }
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the gateway started");
+    Gateway {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+/// One phone: its token, its address and what it sends.
+#[derive(Clone)]
+struct Phone {
+    token: String,
+    address: String,
+    body: String,
+}
+
+struct Phase {
+    requests: usize,
+    refused: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    per_second: f64,
+    flood: Vec<(u16, usize)>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 0.5)
+}
+
+fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &str) -> u16 {
+    match agent
+        .post(url)
+        .set("content-type", "application/json")
+        .set("authorization", &format!("Bearer {token}"))
+        .set("x-forwarded-for", address)
+        .send_string(body)
+    {
+        Ok(r) => {
+            let status = r.status();
+            let _ = r.into_string();
+            status
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let _ = r.into_string();
+            code
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Normal traffic from `phones` for `seconds`, with bombs beside it when `bombs` is given.
+fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[String])>) -> Phase {
+    let url = format!("{}/graphql", gw.base);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooders: Vec<_> = bombs
+        .map(|(token, docs)| {
+            (0..FLOODERS)
+                .map(|_| {
+                    let (url, stop, token) = (url.clone(), stop.clone(), token.to_string());
+                    let docs = docs.to_vec();
+                    std::thread::spawn(move || {
+                        let agent = ureq::AgentBuilder::new().build();
+                        let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+                        let mut i = 0;
+                        while !stop.load(Ordering::Relaxed) {
+                            let s =
+                                post(&agent, &url, &token, "198.51.100.66", &docs[i % docs.len()]);
+                            *counts.entry(s).or_default() += 1;
+                            i += 1;
+                        }
+                        counts
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (url, stop) = (url.clone(), stop.clone());
+            let mine: Vec<Phone> = phones.iter().skip(c).step_by(CLIENTS).cloned().collect();
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().build();
+                let (mut times, mut refused) = (Vec::new(), 0usize);
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let p = &mine[i % mine.len()];
+                    let t = Instant::now();
+                    if post(&agent, &url, &p.token, &p.address, &p.body) != 200 {
+                        refused += 1;
+                    }
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    i += 1;
+                }
+                (times, refused)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let (mut times, mut refused) = (Vec::new(), 0);
+    for c in clients {
+        let (t, r) = c.join().expect("client");
+        times.extend(t);
+        refused += r;
+    }
+    let mut flood = std::collections::BTreeMap::<u16, usize>::new();
+    for f in flooders {
+        for (s, n) in f.join().expect("flooder") {
+            *flood.entry(s).or_default() += n;
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Phase {
+        requests: times.len(),
+        refused,
+        p50_ms: percentile(&times, 0.5),
+        p99_ms: percentile(&times, 0.99),
+        per_second: times.len() as f64 / elapsed,
+        flood: flood.into_iter().collect(),
+    }
+}
+
+fn bombs() -> Vec<String> {
+    let rep = |s: &str, n: usize| vec![s; n].join(" ");
+    let mut deep = String::from("code");
+    for _ in 0..15 {
+        deep = format!("clusters {{ region {{ {deep} }} }}");
+    }
+    let docs = [
+        format!("{{ {} }}", (0..40).map(|i| format!("a{i}: apiVersion")).collect::<Vec<_>>().join(" ")),
+        format!("{{ regions {{ {deep} }} }}"),
+        "{ regions { ...A } } fragment A on Region { clusters { region { ...B } } } fragment B on Region { ...A }".to_string(),
+        format!("{{ {} }}", rep("a", 2100)),
+        format!("{{ regions {{ {} }} }} fragment F on Region {{ code }}", rep("...F", 60)),
+        format!("{{ apiVersion }} # {}", "x".repeat(17_000)),
+        format!("{{ {} }}", rep("apiVersion", 13)),
+        format!("{{ apiVersion {} }}", rep("@include(if: true)", 25)),
+        "{ clinics(first: 100) { patients(first: 100) { edges { node { plans { history { goals { text } } } } } } } }".to_string(),
+    ];
+    docs.iter()
+        .map(|d| serde_json::json!({ "query": d }).to_string())
+        .chain(std::iter::once(
+            r#"[{"query":"{ apiVersion }"},{"query":"{ apiVersion }"}]"#.to_string(),
+        ))
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let Some(url) = args.first().cloned() else {
+        eprintln!("usage: cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS]");
+        std::process::exit(2)
+    };
+    let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
+    settings.database.url = Secret::new(url.clone());
+
+    // Phones: patients with plans, each with a token, an address and the app's request.
+    let (cprs, clinic): (Vec<String>, String) = {
+        use diesel::prelude::*;
+        use forloeb_gateway::db::tables::plan_versions;
+        let db = Db::connect(&settings.database).expect("database");
+        let mut conn = db.get().expect("connection");
+        let cprs: Vec<String> = plan_versions::table
+            .select(plan_versions::cpr)
+            .distinct()
+            .limit(6000)
+            .load(&mut *conn)
+            .expect("patients with plans");
+        let clinic: String = plan_versions::table
+            .select(plan_versions::ydernummer)
+            .first(&mut *conn)
+            .expect("a clinic");
+        (cprs, clinic)
+    };
+    assert!(
+        !cprs.is_empty(),
+        "the database holds no plans; load it first"
+    );
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/operations/MyPlans.graphql"
+    ))
+    .expect("MyPlans");
+    let mint = |sub: String, actor: Actor| {
+        Authenticator::mint(
+            &settings.auth,
+            &Principal::new(sub, actor),
+            Duration::from_secs(3600),
+        )
+        .expect("mint")
+    };
+    let phones = |body: &str| -> Vec<Phone> {
+        cprs.iter()
+            .enumerate()
+            .map(|(i, cpr)| Phone {
+                token: mint(
+                    format!("phone-{i}"),
+                    Actor::Patient(Cpr::parse(cpr).expect("cpr")),
+                ),
+                address: format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256),
+                body: body.to_string(),
+            })
+            .collect()
+    };
+    let by_text = phones(&serde_json::json!({ "query": text }).to_string());
+    let by_id = phones(&serde_json::json!({ "documentId": document_id(&text) }).to_string());
+    let clinician = mint(
+        "flooder".into(),
+        Actor::Clinician(Ydernummer::parse(&clinic).expect("ydernummer")),
+    );
+    let bombs = bombs();
+
+    let big = "1000000";
+    let plain = start(
+        &url,
+        &[
+            ("FORLOEB_RATE_LIMIT_ENABLED", "false"),
+            (
+                "FORLOEB_DOCUMENTS_AD_HOC_ROLES",
+                r#"["patient","clinician","region","ministry","supplier"]"#,
+            ),
+            ("FORLOEB_LIMITS_DOCUMENT_BYTES", big),
+            ("FORLOEB_LIMITS_TOKENS", big),
+            ("FORLOEB_LIMITS_DEPTH", big),
+            ("FORLOEB_LIMITS_COMPLEXITY", big),
+            ("FORLOEB_LIMITS_ALIASES", big),
+            ("FORLOEB_LIMITS_ROOT_FIELDS", big),
+            ("FORLOEB_LIMITS_DIRECTIVES", big),
+            ("FORLOEB_LIMITS_FRAGMENT_SPREADS", big),
+        ],
+    );
+    let hardened = start(
+        &url,
+        &[("FORLOEB_RATE_LIMIT_TRUSTED_PROXIES", r#"["127.0.0.1"]"#)],
+    );
+    // Warm both (first requests build the rollout snapshot and fill caches).
+    phase(&plain, &by_text, 1.0, None);
+    phase(&hardened, &by_id, 1.0, None);
+
+    println!(
+        "\n{CLIENTS} phone threads, {} patients, {seconds} s phases, {runs} runs\n",
+        cprs.len()
+    );
+    println!(
+        "1. MyPlans: hardening off (text, no rate limits) vs on (document id, limits, rate limits)"
+    );
+    println!(
+        "{:<5} {:>12} {:>10} {:>12} {:>10} {:>9}",
+        "run", "off req/s", "off p99", "on req/s", "on p99", "on/off"
+    );
+    let (mut ratios, mut off_rps, mut on_rps, mut off_p99, mut on_p99) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let off = phase(&plain, &by_text, seconds, None);
+        let on = phase(&hardened, &by_id, seconds, None);
+        assert_eq!(off.refused + on.refused, 0, "normal requests were refused");
+        let ratio = on.per_second / off.per_second;
+        println!(
+            "{run:<5} {:>12.0} {:>8.2}ms {:>12.0} {:>8.2}ms {:>9.3}",
+            off.per_second, off.p99_ms, on.per_second, on.p99_ms, ratio
+        );
+        ratios.push(ratio);
+        off_rps.push(off.per_second);
+        on_rps.push(on.per_second);
+        off_p99.push(off.p99_ms);
+        on_p99.push(on.p99_ms);
+    }
+    println!(
+        "median {:>11.0} {:>8.2}ms {:>12.0} {:>8.2}ms {:>9.3}   (target: on/off ≥ 0.90)",
+        median(off_rps),
+        median(off_p99),
+        median(on_rps),
+        median(on_p99),
+        median(ratios)
+    );
+    drop(plain);
+
+    println!("\n2. MyPlans on the hardened gateway, quiet vs beside {FLOODERS} threads of bombs from one client");
+    println!(
+        "{:<5} {:>10} {:>10} {:>10} {:>10} {:>8}   flood answers (status: count)",
+        "run", "quiet p50", "quiet p99", "flood p50", "flood p99", "ratio"
+    );
+    let mut p99_ratios = Vec::new();
+    let (mut quiet_p99s, mut flood_p99s) = (Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let quiet = phase(&hardened, &by_id, seconds, None);
+        let flood = phase(&hardened, &by_id, seconds, Some((&clinician, &bombs)));
+        assert_eq!(
+            quiet.refused + flood.refused,
+            0,
+            "normal requests were refused"
+        );
+        let ratio = flood.p99_ms / quiet.p99_ms;
+        println!(
+            "{run:<5} {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}   {:?} ({} normal)",
+            quiet.p50_ms,
+            quiet.p99_ms,
+            flood.p50_ms,
+            flood.p99_ms,
+            ratio,
+            flood.flood,
+            flood.requests
+        );
+        p99_ratios.push(ratio);
+        quiet_p99s.push(quiet.p99_ms);
+        flood_p99s.push(flood.p99_ms);
+    }
+    println!(
+        "median {:>19.2}ms {:>19.2}ms {:>8.2}   (target: flood p99 / quiet p99 ≤ 2)",
+        median(quiet_p99s),
+        median(flood_p99s),
+        median(p99_ratios)
+    );
+}
