@@ -466,6 +466,17 @@ fn demo(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         )?;
         println!("  {:<10} {token}", p.role().as_str());
     }
+    println!(
+        "roles in documents.ad_hoc_roles ({}) may send any document; the others run only the \
+         trusted ones: {{\"documentId\": \"sha256:…\"}}, ids from `forloeb schema --manifest`",
+        settings
+            .documents
+            .ad_hoc_roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
