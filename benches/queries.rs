@@ -112,6 +112,10 @@ fn main() {
     let schema = schema::build(
         db.clone(),
         Aggregates::new(std::time::Duration::from_secs(30)),
+        forloeb_gateway::plans::patient_id::PatientIds::new(
+            settings.access.patient_id_key.expose(),
+        )
+        .expect("patient id key"),
     );
 
     // Sample callers from the data: a patient with plans, their clinic, its cluster and region.

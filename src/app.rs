@@ -3,6 +3,7 @@
 use crate::auth::Authenticator;
 use crate::config::{DatabaseSettings, Settings};
 use crate::db::{run_migrations, Db, DbError};
+use crate::plans::patient_id::PatientIds;
 use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
 use crate::{http, schema};
@@ -15,6 +16,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthConfigError),
+    #[error(transparent)]
+    PatientIdKey(#[from] crate::plans::patient_id::BadKey),
     #[error(transparent)]
     RateLimit(#[from] crate::ratelimit::StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -59,7 +62,8 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     let aggregates = Aggregates::new(std::time::Duration::from_secs(
         settings.rollout.refresh_secs,
     ));
-    let schema = schema::build(db.clone(), aggregates.clone());
+    let patient_ids = PatientIds::new(settings.access.patient_id_key.expose())?;
+    let schema = schema::build(db.clone(), aggregates.clone(), patient_ids);
     let limiter = RateLimiter::new(&settings.rate_limit)?;
     let server = http::serve(
         listener,

@@ -135,6 +135,8 @@ pub struct AuthSettings {
 pub struct AccessSettings {
     /// Person counts from 1 to this minus one are suppressed for region and ministry users.
     pub disclosure_threshold: u32,
+    /// 32 bytes in hex: the key of opaque patient ids (the same in every replica).
+    pub patient_id_key: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]

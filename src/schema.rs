@@ -5,6 +5,7 @@ use crate::access::AccessControl;
 use crate::clusters::graphql::ClustersQuery;
 use crate::db::Db;
 use crate::plans::graphql::PlansQuery;
+use crate::plans::patient_id::PatientIds;
 use crate::rollout::graphql::RolloutQuery;
 use crate::rollout::snapshot::Aggregates;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Object, Schema};
@@ -32,8 +33,12 @@ fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscrip
 }
 
 /// Builds the schema with the shared state its resolvers read from the context.
-pub fn build(db: Db, aggregates: Arc<Aggregates>) -> GatewaySchema {
-    builder().data(db).data(aggregates).finish()
+pub fn build(db: Db, aggregates: Arc<Aggregates>, patient_ids: PatientIds) -> GatewaySchema {
+    builder()
+        .data(db)
+        .data(aggregates)
+        .data(patient_ids)
+        .finish()
 }
 
 /// The schema's SDL without any state, for `forloeb schema` and the drift test.

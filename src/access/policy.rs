@@ -104,6 +104,7 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     (
         "Patient",
         &[
+            "id",
             "cpr",
             "birthDate",
             "sex",
@@ -369,5 +370,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_readme_shows_the_current_matrix() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(markdown().trim()),
+            "README.md: replace the policy table with the output of `forloeb policy`"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Patients and their care plans in GraphQL. Every object here is person-level: building one
 //! records the read in the request's audit trail.
 
+use super::patient_id::PatientIds;
 use super::repo::{self, Listing, PlanVersionRow};
 use crate::access::{self, AccessLogEntry, Scope, Viewer};
 use crate::auth::Actor;
@@ -168,6 +169,14 @@ impl Patient {
 /// A person (borger) with a CPR number: a patient of a clinic, with their care plans.
 #[Object]
 impl Patient {
+    /// An opaque identifier of the person: the same in every request and gateway process,
+    /// never containing the CPR number. The key of Patient in the federated graph.
+    async fn id(&self, ctx: &Context<'_>) -> gql::Result<ID> {
+        let ids = ctx
+            .data::<PatientIds>()
+            .map_err(|_| gql::internal("no patient id key"))?;
+        Ok(ID(ids.encode(&self.cpr)))
+    }
     /// CPR number (CPR-nummer), 10 digits.
     async fn cpr(&self) -> &str {
         self.cpr.as_str()

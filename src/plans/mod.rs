@@ -2,4 +2,5 @@
 //! Min Læge App and the clinician's view of the clinic's patients.
 
 pub mod graphql;
+pub mod patient_id;
 pub mod repo;

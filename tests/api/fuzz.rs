@@ -143,7 +143,12 @@ fn random_documents_never_panic_the_request_path() {
     db_settings.pool_size = 2;
     let db = Db::connect(&db_settings).expect("db");
     run_migrations(&mut db.get().expect("conn")).expect("migrate");
-    let schema = forloeb_gateway::schema::build(db, Aggregates::new(Duration::from_secs(3600)));
+    let ids = forloeb_gateway::plans::patient_id::PatientIds::new(
+        settings.access.patient_id_key.expose(),
+    )
+    .expect("patient id key");
+    let schema =
+        forloeb_gateway::schema::build(db, Aggregates::new(Duration::from_secs(3600)), ids);
     let cases: usize = std::env::var("FORLOEB_TEST_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
