@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod federation;
 pub mod gql;
 pub mod http;
 pub mod ingest;

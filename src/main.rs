@@ -66,7 +66,8 @@ enum Command {
     ///
     /// The same text as schema/schema.graphql in the repository; clients generate code from it.
     /// With --manifest: the trusted documents (schema/operations/) with their ids, in Apollo's
-    /// persisted-query manifest format (schema/operations/manifest.json).
+    /// persisted-query manifest format (schema/operations/manifest.json). With --subgraph NAME:
+    /// that subgraph's Federation v2 SDL (schema/subgraphs/NAME.graphql).
     Schema(SchemaArgs),
     /// Mint a demo bearer token with the configured HS256 secret.
     ///
@@ -89,8 +90,11 @@ enum Command {
 #[derive(Args, Debug)]
 struct SchemaArgs {
     /// Print the trusted-document manifest (id = SHA-256 of the text) instead of the SDL.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "subgraph")]
     manifest: bool,
+    /// Print one subgraph's Federation v2 SDL (schema/subgraphs/NAME.graphql) instead.
+    #[arg(long, value_enum)]
+    subgraph: Option<forloeb_gateway::federation::Subgraph>,
 }
 
 #[derive(Args)]
@@ -241,6 +245,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if args.manifest {
                 let manifest = forloeb_gateway::trusted::Manifest::builtin().to_json();
                 println!("{}", serde_json::to_string_pretty(&manifest)?);
+            } else if let Some(subgraph) = args.subgraph {
+                print!("{}", forloeb_gateway::federation::subgraph_sdl(subgraph));
             } else {
                 print!("{}", schema::sdl());
             }

@@ -4,6 +4,7 @@
 use crate::access::AccessControl;
 use crate::clusters::graphql::ClustersQuery;
 use crate::db::Db;
+use crate::federation::entities::EntitiesQuery;
 use crate::plans::graphql::PlansQuery;
 use crate::plans::patient_id::PatientIds;
 use crate::rollout::graphql::RolloutQuery;
@@ -16,6 +17,34 @@ pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 /// The root of every read.
 #[derive(MergedObject, Default)]
 pub struct Query(BaseQuery, PlansQuery, ClustersQuery, RolloutQuery);
+
+/// The root of a subgraph process: the same fields, plus the entity lookups behind
+/// `_entities` (and `_service`), which the one-process schema does not expose.
+#[derive(MergedObject, Default)]
+pub struct SubgraphQuery(
+    BaseQuery,
+    PlansQuery,
+    ClustersQuery,
+    RolloutQuery,
+    EntitiesQuery,
+);
+
+pub type SubgraphSchema = Schema<SubgraphQuery, EmptyMutation, EmptySubscription>;
+
+/// What a process serves: the whole graph, or one subgraph of it behind a router.
+pub enum Served {
+    Gateway(GatewaySchema),
+    Subgraph(SubgraphSchema),
+}
+
+impl Served {
+    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        match self {
+            Served::Gateway(s) => s.execute(request).await,
+            Served::Subgraph(s) => s.execute(request).await,
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct BaseQuery;
@@ -35,6 +64,21 @@ fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscrip
 /// Builds the schema with the shared state its resolvers read from the context.
 pub fn build(db: Db, aggregates: Arc<Aggregates>, patient_ids: PatientIds) -> GatewaySchema {
     builder()
+        .data(db)
+        .data(aggregates)
+        .data(patient_ids)
+        .finish()
+}
+
+/// The subgraph schema: federation on, entity lookups registered.
+pub fn build_subgraph(
+    db: Db,
+    aggregates: Arc<Aggregates>,
+    patient_ids: PatientIds,
+) -> SubgraphSchema {
+    Schema::build(SubgraphQuery::default(), EmptyMutation, EmptySubscription)
+        .extension(AccessControl)
+        .enable_federation()
         .data(db)
         .data(aggregates)
         .data(patient_ids)

@@ -129,6 +129,21 @@ impl Patient {
         Ok(p)
     }
 
+    /// The person if the viewer's scope reaches them (audited), else None: someone else's
+    /// CPR number answers like one nobody has.
+    pub async fn find(ctx: &Context<'_>, cpr: Cpr) -> gql::Result<Option<Self>> {
+        let scope = gql::viewer(ctx)?.scope();
+        let key = cpr.clone();
+        let found = gql::db(ctx)?
+            .run(move |c| repo::person(c, &scope, &key))
+            .await
+            .map_err(db_error)?;
+        match found {
+            Some(listing) => Ok(Some(Self::audited(ctx, cpr, listing)?)),
+            None => Ok(None),
+        }
+    }
+
     async fn load_plans(&self, ctx: &Context<'_>) -> gql::Result<Vec<CarePlan>> {
         let rows = match &self.preloaded {
             Some(rows) => rows.clone(),
@@ -259,6 +274,31 @@ pub struct CarePlan {
 }
 
 impl CarePlan {
+    /// A plan by its opaque id, if the viewer's scope reaches its patient (audited as a read
+    /// of that patient's plans), else None.
+    pub async fn by_id(ctx: &Context<'_>, id: &str) -> gql::Result<Option<Self>> {
+        let Some((source, plan_id)) = id.split_once(':') else {
+            return Ok(None);
+        };
+        let scope = gql::viewer(ctx)?.scope();
+        let (source, plan_id) = (source.to_string(), plan_id.to_string());
+        let owner = gql::db(ctx)?
+            .run(move |c| repo::plan_owner(c, &scope, &source, &plan_id))
+            .await
+            .map_err(db_error)?;
+        let Some(cpr) = owner.and_then(|c| Cpr::parse(&c).ok()) else {
+            return Ok(None);
+        };
+        let Some(patient) = Patient::find(ctx, cpr).await? else {
+            return Ok(None);
+        };
+        Ok(patient
+            .load_plans(ctx)
+            .await?
+            .into_iter()
+            .find(|p| p.opaque_id() == id))
+    }
+
     fn latest(&self) -> &PlanVersionRow {
         // Built with one version at least; the last is the highest.
         &self.versions[self.versions.len() - 1]
@@ -483,15 +523,6 @@ impl PlansQuery {
     /// patient of the clinic, exactly as when no such person exists.
     async fn patient(&self, ctx: &Context<'_>, cpr: String) -> gql::Result<Option<Patient>> {
         let cpr = Cpr::parse(&cpr).map_err(|e| bad_input("cpr", e))?;
-        let scope = gql::viewer(ctx)?.scope();
-        let key = cpr.clone();
-        let found = gql::db(ctx)?
-            .run(move |c| repo::person(c, &scope, &key))
-            .await
-            .map_err(db_error)?;
-        match found {
-            Some(listing) => Ok(Some(Patient::audited(ctx, cpr, listing)?)),
-            None => Ok(None),
-        }
+        Patient::find(ctx, cpr).await
     }
 }

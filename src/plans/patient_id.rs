@@ -21,7 +21,9 @@ pub struct BadKey;
 
 impl PatientIds {
     pub fn new(hex_key: &str) -> Result<Self, BadKey> {
-        let bytes = decode_hex(hex_key).filter(|b| b.len() == 32).ok_or(BadKey)?;
+        let bytes = decode_hex(hex_key)
+            .filter(|b| b.len() == 32)
+            .ok_or(BadKey)?;
         let cipher = Aes256GcmSiv::new_from_slice(&bytes).map_err(|_| BadKey)?;
         Ok(Self { cipher })
     }
@@ -39,13 +41,16 @@ impl PatientIds {
     /// None for anything this key did not produce.
     pub fn decode(&self, id: &str) -> Option<Cpr> {
         let sealed = decode_hex(id.strip_prefix(PREFIX)?)?;
-        let plain = self.cipher.decrypt(&Nonce::default(), sealed.as_slice()).ok()?;
+        let plain = self
+            .cipher
+            .decrypt(&Nonce::default(), sealed.as_slice())
+            .ok()?;
         Cpr::parse(std::str::from_utf8(&plain).ok()?).ok()
     }
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

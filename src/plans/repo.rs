@@ -111,6 +111,25 @@ pub fn plan_versions_of(
     versions_by_person(conn, &reach)
 }
 
+/// The CPR number of a plan's patient, if the scope reaches them.
+pub fn plan_owner(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    source: &str,
+    plan_id: &str,
+) -> Result<Option<String>, DbError> {
+    let owner: Option<String> = plan_versions::table
+        .filter(plan_versions::source.eq(source))
+        .filter(plan_versions::plan_id.eq(plan_id))
+        .select(plan_versions::cpr)
+        .first(conn)
+        .optional()?;
+    let Some(cpr) = owner else {
+        return Ok(None);
+    };
+    Ok(persons_in_scope(conn, scope, &[cpr])?.into_iter().next())
+}
+
 /// Plan versions of persons already known to be in scope; private, so that callers outside
 /// this module always go through a `Scope`.
 fn versions_by_person(

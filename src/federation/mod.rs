@@ -1,0 +1,106 @@
+//! Apollo Federation v2: the graph split into four domain subgraphs behind a router.
+//!
+//! Every subgraph process runs the same code and answers `_entities` for every entity; what
+//! differs is the contract it advertises (`forloeb schema --subgraph NAME`, `_service`) and the
+//! root fields it accepts. The split is one table, `OWNERSHIP`: which subgraph resolves which
+//! root field and which field of an entity. Everything else (value types, enums, inputs) goes
+//! wherever it is reachable, shareable when that is more than one place.
+
+pub mod entities;
+mod sdl;
+
+pub use sdl::subgraph_sdl;
+
+/// One domain of the graph, served as a federation subgraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Subgraph {
+    Plans,
+    Population,
+    Clusters,
+    Rollout,
+}
+
+impl Subgraph {
+    pub const ALL: [Subgraph; 4] = [
+        Subgraph::Plans,
+        Subgraph::Population,
+        Subgraph::Clusters,
+        Subgraph::Rollout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subgraph::Plans => "plans",
+            Subgraph::Population => "population",
+            Subgraph::Clusters => "clusters",
+            Subgraph::Rollout => "rollout",
+        }
+    }
+
+    /// The root fields this subgraph answers (besides `_entities`, `_service` and meta fields).
+    pub fn root_fields(self) -> impl Iterator<Item = &'static str> {
+        SHARED_ROOT_FIELDS.iter().copied().chain(
+            OWNERSHIP
+                .iter()
+                .filter(move |(s, ty, _)| *s == self && *ty == "Query")
+                .flat_map(|(_, _, fields)| fields.iter().copied()),
+        )
+    }
+
+    /// Which subgraph answers a root field, for an error that points the caller there.
+    pub fn owner_of_root_field(field: &str) -> Option<Subgraph> {
+        OWNERSHIP
+            .iter()
+            .find(|(_, ty, fields)| *ty == "Query" && fields.contains(&field))
+            .map(|(s, _, _)| *s)
+    }
+}
+
+/// Entity types and the field that identifies them. A patient is keyed by the opaque
+/// `Patient.id`, never by the CPR number.
+pub const KEYS: &[(&str, &str)] = &[
+    ("Clinic", "ydernummer"),
+    ("Cluster", "id"),
+    ("Region", "code"),
+    ("CarePlan", "id"),
+    ("Patient", "id"),
+];
+
+/// Root fields every subgraph answers (marked `@shareable`).
+pub const SHARED_ROOT_FIELDS: &[&str] = &["apiVersion"];
+
+/// Who resolves what: root fields and entity fields by subgraph. `*` is every field of the
+/// type. A test checks that every root field and entity field has exactly one owner.
+pub const OWNERSHIP: &[(Subgraph, &str, &[&str])] = &[
+    (
+        Subgraph::Clusters,
+        "Query",
+        &[
+            "clinic", "clinics", "cluster", "clusters", "region", "regions",
+        ],
+    ),
+    (
+        Subgraph::Clusters,
+        "Clinic",
+        &[
+            "name", "region", "cluster", "openedOn", "closedOn", "isOpen", "activity",
+        ],
+    ),
+    (Subgraph::Clusters, "Cluster", &["*"]),
+    (
+        Subgraph::Clusters,
+        "Region",
+        &["name", "clusters", "clinics"],
+    ),
+    (Subgraph::Population, "Clinic", &["population"]),
+    (Subgraph::Plans, "Query", &["me", "myAccessLog", "patient"]),
+    (Subgraph::Plans, "Clinic", &["patients", "uninvited"]),
+    (Subgraph::Plans, "Patient", &["*"]),
+    (Subgraph::Plans, "CarePlan", &["*"]),
+    (
+        Subgraph::Rollout,
+        "Query",
+        &["rollout", "planActivity", "milestones"],
+    ),
+    (Subgraph::Rollout, "Region", &["rollout"]),
+];
