@@ -6,6 +6,7 @@ use crate::db::{run_migrations, Db, DbError};
 use crate::plans::patient_id::PatientIds;
 use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
+use crate::schema::Served;
 use crate::{http, schema};
 use actix_web::dev::Server;
 use std::net::{SocketAddr, TcpListener};
@@ -63,7 +64,30 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
         settings.rollout.refresh_secs,
     ));
     let patient_ids = PatientIds::new(settings.access.patient_id_key.expose())?;
-    let schema = schema::build(db.clone(), aggregates.clone(), patient_ids);
+    let schema = match settings.server.subgraph() {
+        None => Served::Gateway(schema::build(db.clone(), aggregates.clone(), patient_ids)),
+        Some(subgraph) => {
+            let fixed: Vec<&str> = crate::auth::Role::ALL
+                .iter()
+                .filter(|r| !settings.documents.ad_hoc_roles.contains(r))
+                .map(|r| r.as_str())
+                .collect();
+            if !fixed.is_empty() {
+                tracing::warn!(
+                    roles = fixed.join(", "),
+                    subgraph = subgraph.as_str(),
+                    "these roles may run only trusted documents, but a router sends the \
+                     documents it plans: behind a router, list every role in \
+                     documents.ad_hoc_roles and enforce trusted documents at the router"
+                );
+            }
+            Served::Subgraph(schema::build_subgraph(
+                db.clone(),
+                aggregates.clone(),
+                patient_ids,
+            ))
+        }
+    };
     let limiter = RateLimiter::new(&settings.rate_limit)?;
     let server = http::serve(
         listener,

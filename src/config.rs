@@ -149,6 +149,17 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Milliseconds a GraphQL request may run before it ends with TIMEOUT.
     pub request_timeout_ms: u64,
+    /// "" serves the whole graph; plans, population, clusters or rollout serves that
+    /// federation subgraph (behind a router).
+    pub subgraph: String,
+}
+
+impl ServerSettings {
+    pub fn subgraph(&self) -> Option<crate::federation::Subgraph> {
+        crate::federation::Subgraph::ALL
+            .into_iter()
+            .find(|s| s.as_str() == self.subgraph)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -279,6 +290,13 @@ impl Settings {
         )?;
         positive("auth.max_token_bytes", self.auth.max_token_bytes as u64)?;
         positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
+        if !self.server.subgraph.is_empty() && self.server.subgraph().is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "server.subgraph: \"{}\" is none of plans, population, clusters, rollout \
+                 (or \"\" for the whole graph)",
+                self.server.subgraph
+            )));
+        }
         let rl = &self.rate_limit;
         for (name, b) in [
             ("address", rl.address),

@@ -199,6 +199,10 @@ struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     bind: Option<String>,
+    /// Serve one Apollo Federation v2 subgraph instead of the whole graph, for a federation
+    /// router in front of several processes (README: Deployment).
+    #[arg(long, value_enum, value_name = "NAME")]
+    subgraph: Option<forloeb_gateway::federation::Subgraph>,
 }
 
 fn main() -> ExitCode {
@@ -223,6 +227,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             apply_db(&mut settings, &args.db);
             if let Some(bind) = args.bind {
                 settings.server.bind = bind;
+            }
+            if let Some(subgraph) = args.subgraph {
+                settings.server.subgraph = subgraph.as_str().to_string();
             }
             serve(&settings).map(|()| ExitCode::SUCCESS)
         }
@@ -331,7 +338,11 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        tracing::info!("listening on http://{addr}/graphql{graphiql}");
+        let what = match settings.server.subgraph() {
+            Some(s) => format!(" (the {} subgraph)", s.as_str()),
+            None => String::new(),
+        };
+        tracing::info!("listening on http://{addr}/graphql{graphiql}{what}");
         server.await.context("server failed")?;
         drop(pool);
         tracing::info!("stopped: in-flight requests finished, database pool closed");

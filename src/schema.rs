@@ -21,6 +21,7 @@ pub struct Query(BaseQuery, PlansQuery, ClustersQuery, RolloutQuery);
 /// The root of a subgraph process: the same fields, plus the entity lookups behind
 /// `_entities` (and `_service`), which the one-process schema does not expose.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct SubgraphQuery(
     BaseQuery,
     PlansQuery,
@@ -137,5 +138,33 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "without a description: {missing:?}");
+    }
+
+    /// A root field some role is refused must be nullable: a refused non-null field nulls
+    /// the whole answer, and routers and engines disagree on how far.
+    #[test]
+    fn root_fields_that_can_be_refused_are_nullable() {
+        use crate::access::policy::allows;
+        use crate::auth::Role;
+        let doc = async_graphql::parser::parse_schema(super::sdl()).expect("sdl parses");
+        for def in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = def else {
+                continue;
+            };
+            let (name, TypeKind::Object(o)) = (ty.node.name.node.as_str(), &ty.node.kind) else {
+                continue;
+            };
+            if name != "Query" {
+                continue;
+            }
+            for f in &o.fields {
+                let field = f.node.name.node.as_str();
+                let refusable = Role::ALL.iter().any(|r| !allows(*r, "Query", field));
+                assert!(
+                    !refusable || f.node.ty.node.nullable,
+                    "Query.{field} can be refused but is non-null"
+                );
+            }
+        }
     }
 }

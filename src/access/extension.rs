@@ -31,9 +31,10 @@ impl Extension for AccessControlExtension {
         // field itself was checked when the list was resolved.
         let list_item = matches!(info.path_node.segment, QueryPathSegment::Index(_));
         // Meta fields (__typename, and __schema/__type, which the HTTP layer opens per role)
-        // describe the schema, not anyone's data.
+        // describe the schema, not anyone's data. A subgraph's `_entities` (and `_service`)
+        // only lead to entities: each found by the viewer's scope, each field checked here.
         let allowed = info.is_for_introspection
-            || info.name.starts_with("__")
+            || info.name.starts_with('_')
             || list_item
             || ctx
                 .data_opt::<Viewer>()

@@ -402,17 +402,19 @@ impl ClustersQuery {
         ctx: &Context<'_>,
         region: Option<String>,
         cluster: Option<String>,
-    ) -> gql::Result<Vec<Clinic>> {
+    ) -> gql::Result<Option<Vec<Clinic>>> {
         let region = region.as_deref().map(region_arg).transpose()?;
-        Ok(gql::directory(ctx)
-            .await?
-            .clinics
-            .values()
-            .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
-            .filter(|c| cluster.is_none() || c.cluster == cluster)
-            .cloned()
-            .map(Clinic)
-            .collect())
+        Ok(Some(
+            gql::directory(ctx)
+                .await?
+                .clinics
+                .values()
+                .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+                .filter(|c| cluster.is_none() || c.cluster == cluster)
+                .cloned()
+                .map(Clinic)
+                .collect(),
+        ))
     }
     /// A cluster by id; null when there is none.
     async fn cluster(&self, ctx: &Context<'_>, id: String) -> gql::Result<Option<Cluster>> {
@@ -423,16 +425,18 @@ impl ClustersQuery {
         &self,
         ctx: &Context<'_>,
         region: Option<String>,
-    ) -> gql::Result<Vec<Cluster>> {
+    ) -> gql::Result<Option<Vec<Cluster>>> {
         let region = region.as_deref().map(region_arg).transpose()?;
-        Ok(gql::directory(ctx)
-            .await?
-            .clusters
-            .values()
-            .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
-            .cloned()
-            .map(Cluster)
-            .collect())
+        Ok(Some(
+            gql::directory(ctx)
+                .await?
+                .clusters
+                .values()
+                .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+                .cloned()
+                .map(Cluster)
+                .collect(),
+        ))
     }
     /// A region by code (1081–1085).
     async fn region(&self, code: String) -> gql::Result<Option<Region>> {
@@ -441,7 +445,7 @@ impl ClustersQuery {
         )))
     }
     /// The five regions.
-    async fn regions(&self) -> Vec<Region> {
-        RegionCode::ALL.iter().copied().map(Region).collect()
+    async fn regions(&self) -> Option<Vec<Region>> {
+        Some(RegionCode::ALL.iter().copied().map(Region).collect())
     }
 }

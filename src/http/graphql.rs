@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
 use crate::gql;
-use crate::http::{client, RequestId};
+use crate::http::{client, subgraph, RequestId};
 use crate::trusted::{self, Manifest, TrustedDocument};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -486,6 +486,7 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
     let wanted = request.operation_name.clone();
     let mut operation_name = None;
     let mut roots = Vec::new();
+    let mut service = None;
     // A document that does not parse answers with its syntax error alone, whoever asks.
     let mut unparsable = true;
     let variables = request.variables.clone();
@@ -517,14 +518,24 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
             } else {
                 roots.push("");
             }
+            if let Some(sg) = state.subgraph {
+                subgraph::check_roots(sg, &roots)?;
+                service = subgraph::service_answer(sg, &op.node.selection_set.node);
+            }
             if let Some(name) = &name {
                 tracing::Span::current().record("operation", name.as_str());
             }
             operation_name = name;
         }
     }
-    let introspects = roots.iter().any(|r| *r == "__schema" || *r == "__type");
-    let meta_only = !roots.is_empty() && roots.iter().all(|r| r.starts_with("__"));
+    // A subgraph's `_service { sdl }` describes the schema as introspection does.
+    let introspects = roots
+        .iter()
+        .any(|r| matches!(*r, "__schema" | "__type" | "_service"));
+    let meta_only = !roots.is_empty()
+        && roots
+            .iter()
+            .all(|r| r.starts_with("__") || *r == "_service");
     match role {
         None => {
             let allowed =
@@ -540,13 +551,20 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
             if introspects {
                 return Err(HttpError::new(
                     Code::Forbidden,
-                    format!("introspection (__schema, __type) is not open to the {role} role"),
+                    format!(
+                        "introspection (__schema, __type, _service) is not open to the {role} \
+                         role"
+                    ),
                 ));
             }
             // Also inside fragments the walk above did not reach.
             request = request.disable_introspection();
         }
         Some(_) => {}
+    }
+    if let Some(answer) = service {
+        let body = json!({ "data": answer? });
+        return Ok((StatusCode::OK, body.to_string().into_bytes()));
     }
     let deadline = state.request_timeout;
     let run = run_and_audit(ctx, request, operation_name);

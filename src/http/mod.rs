@@ -5,14 +5,16 @@ mod graphql;
 mod health;
 pub mod limits;
 mod request_span;
+mod subgraph;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{Code, HttpError};
+use crate::federation::Subgraph;
 use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
-use crate::schema::GatewaySchema;
+use crate::schema::Served;
 use crate::trusted::Manifest;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -25,7 +27,9 @@ pub use request_span::RequestId;
 
 /// What every handler shares.
 pub struct AppState {
-    pub schema: GatewaySchema,
+    pub schema: Served,
+    /// The subgraph this process serves, or None for the whole graph.
+    pub subgraph: Option<Subgraph>,
     pub db: Db,
     pub body_limit: usize,
     pub auth: Authenticator,
@@ -46,13 +50,14 @@ pub fn serve(
     listener: TcpListener,
     settings: &Settings,
     db: Db,
-    schema: GatewaySchema,
+    schema: Served,
     auth: Authenticator,
     aggregates: Arc<Aggregates>,
     limiter: RateLimiter,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         schema,
+        subgraph: settings.server.subgraph(),
         db,
         body_limit: settings.server.body_limit_bytes,
         auth,

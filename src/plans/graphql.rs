@@ -503,12 +503,13 @@ impl PlansQuery {
         Ok(Some(Patient::audited(ctx, cpr, found.flatten())?))
     }
 
-    /// Who has read the signed-in patient's data (adgangslog), newest first.
+    /// Who has read the signed-in patient's data (adgangslog), newest first. Null for
+    /// everyone but patients.
     async fn my_access_log(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 50, desc = "How many entries, 1–500.")] first: i32,
-    ) -> gql::Result<Vec<AccessLogEntry>> {
+    ) -> gql::Result<Option<Vec<AccessLogEntry>>> {
         if !(1..=500).contains(&first) {
             return Err(bad_input("first", "must be between 1 and 500"));
         }
@@ -516,6 +517,7 @@ impl PlansQuery {
         gql::db(ctx)?
             .run(move |c| access::access_log(c, &cpr, i64::from(first)))
             .await
+            .map(Some)
             .map_err(db_error)
     }
 

@@ -525,28 +525,29 @@ impl RolloutQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "YYYY-MM-DD")] as_of: Option<String>,
-    ) -> gql::Result<Vec<Milestone>> {
+    ) -> gql::Result<Option<Vec<Milestone>>> {
         let d = gql::as_of_or_today(as_of)?;
         let rows = gql::db(ctx)?
             .run(repo::milestones)
             .await
             .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|m| {
-                let status = match m.reached {
-                    Some(r) if r <= d => MilestoneStatus::Reached,
-                    _ if m.planned < d => MilestoneStatus::Late,
-                    _ => MilestoneStatus::Pending,
-                };
-                Milestone {
-                    number: m.number,
-                    text: m.text,
-                    planned: Date(m.planned),
-                    reached: m.reached.filter(|r| *r <= d).map(Date),
-                    status,
-                }
-            })
-            .collect())
+        Ok(Some(
+            rows.into_iter()
+                .map(|m| {
+                    let status = match m.reached {
+                        Some(r) if r <= d => MilestoneStatus::Reached,
+                        _ if m.planned < d => MilestoneStatus::Late,
+                        _ => MilestoneStatus::Pending,
+                    };
+                    Milestone {
+                        number: m.number,
+                        text: m.text,
+                        planned: Date(m.planned),
+                        reached: m.reached.filter(|r| *r <= d).map(Date),
+                        status,
+                    }
+                })
+                .collect(),
+        ))
     }
 }

@@ -1,0 +1,118 @@
+// Every named operation of schema/operations/ with a token of every role, through the router
+// and through the one-process gateway: the data must be identical and the errors the same
+// (path and code). Then the cross-tenant probes, and `_entities` sent straight to the plans
+// subgraph with a foreign clinician's token.
+//
+//   ROUTER_URL=… GATEWAY_URL=… PLANS_URL=… TOKENS='{"patient":"…",…}' FOREIGN_CLINICIAN=… \
+//   node compare.mjs
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+
+const root = new URL('../../', import.meta.url);
+const tokens = JSON.parse(process.env.TOKENS);
+let failures = 0;
+let checks = 0;
+
+async function post(url, token, query, variables = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+// What the answer discloses: every non-null value at its path. Apollo Gateway does not
+// propagate a refused non-null field's null up to its parent as one process does (it answers
+// {"rollout": null} where the gateway answers data: null), so nulls are dropped before the
+// comparison; a value either side has and the other has not still differs.
+function disclosed(value) {
+  if (Array.isArray(value)) return value.map(disclosed);
+  if (value && typeof value === 'object') {
+    const kept = Object.entries(value)
+      .map(([k, v]) => [k, disclosed(v)])
+      .filter(([, v]) => v !== null);
+    return kept.length ? Object.fromEntries(kept) : null;
+  }
+  return value ?? null;
+}
+
+// Errors as the client can rely on them: which field, and what kind. The gateway writes
+// entity paths its own way (["clinic", "_entities", "patients"], "@" for list items), so
+// paths are compared by their field names.
+const errorKeys = (body) => [
+  ...new Set(
+    (body.errors ?? []).map((e) => {
+      const path = (e.path ?? []).filter((p) => typeof p === 'string' && p !== '@' && p !== '_entities');
+      return `${path.join('.')} ${e.extensions?.code ?? ''}`;
+    }),
+  ),
+].sort();
+
+function expectSame(what, direct, routed) {
+  checks += 1;
+  const same =
+    isDeepStrictEqual(disclosed(direct.body.data ?? null), disclosed(routed.body.data ?? null)) &&
+    isDeepStrictEqual(errorKeys(direct.body), errorKeys(routed.body));
+  if (!same) {
+    failures += 1;
+    console.log(`DIFFERENT ${what}`);
+    console.log(`  one process: ${JSON.stringify(direct.body).slice(0, 600)}`);
+    console.log(`  router:      ${JSON.stringify(routed.body).slice(0, 600)}`);
+  }
+}
+
+const dir = new URL('schema/operations/', root);
+const operations = readdirSync(dir)
+  .filter((f) => f.endsWith('.graphql'))
+  .map((f) => {
+    const text = readFileSync(new URL(f, dir), 'utf8');
+    const variables = JSON.parse(text.match(/^# variables: (.*)$/m)[1]);
+    return { name: f.replace('.graphql', ''), text, variables };
+  });
+
+for (const op of operations) {
+  for (const [role, token] of Object.entries(tokens)) {
+    const direct = await post(process.env.GATEWAY_URL, token, op.text, op.variables);
+    const routed = await post(process.env.ROUTER_URL, token, op.text, op.variables);
+    expectSame(`${op.name} as ${role}`, direct, routed);
+  }
+}
+
+// Cross-tenant probes: the same refusals, whichever way the question travels.
+const probes = [
+  ['clinician', '{ patient(cpr: "0908550520") { cpr birthDate plans { id } } }'],
+  ['clinician', '{ clinic(ydernummer: "831497") { name patients(first: 5) { edges { node { cpr } } } population { diagnosed { value } } } }'],
+  ['patient', '{ patient(cpr: "2709400129") { cpr } clinic(ydernummer: "586964") { patients(first: 1) { edges { node { cpr } } } } }'],
+  ['region', '{ clinic(ydernummer: "586964") { name population { diagnosed { value suppressed } } patients(first: 1) { edges { node { cpr } } } } }'],
+  ['region', '{ planActivity(from: "2022-01-01", to: "2022-12-31", groupBy: [CLINIC], filter: { regions: ["1084"] }) { total { plans } } }'],
+  ['ministry', '{ regions { code rollout(asOf: "2022-05-18") { openClinics } clinics { ydernummer patients(first: 1) { edges { node { cpr } } } } } }'],
+  ['supplier', '{ apiVersion regions { name } me { cpr } }'],
+];
+for (const [role, query] of probes) {
+  const direct = await post(process.env.GATEWAY_URL, tokens[role], query);
+  const routed = await post(process.env.ROUTER_URL, tokens[role], query);
+  expectSame(`probe as ${role}: ${query.slice(0, 60)}`, direct, routed);
+}
+
+// `_entities` straight at the plans subgraph: a clinician of another clinic names this
+// clinic's patient (by the id the patient's own clinician sees) and the clinic.
+const own = await post(process.env.GATEWAY_URL, tokens.clinician, '{ patient(cpr: "2709400129") { id } }');
+const patientId = own.body.data.patient.id;
+const entities = await post(
+  process.env.PLANS_URL,
+  process.env.FOREIGN_CLINICIAN,
+  'query($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { cpr plans { id } } ... on Clinic { patients(first: 5) { edges { node { cpr } } } } } }',
+  { r: [{ __typename: 'Patient', id: patientId }, { __typename: 'Clinic', ydernummer: '586964' }] },
+);
+checks += 1;
+const leaked = JSON.stringify(entities.body.data ?? {}).match(/\d{10}/);
+const refused = (entities.body.errors ?? []).some((e) => e.extensions?.code === 'FORBIDDEN');
+if (leaked || entities.body.data?._entities?.[0] !== null || !refused) {
+  failures += 1;
+  console.log(`_entities let a foreign clinician read: ${JSON.stringify(entities.body)}`);
+}
+
+console.log(`${checks} comparisons, ${failures} failed (${operations.length} operations × ${Object.keys(tokens).length} roles, ${probes.length} probes, 1 _entities probe)`);
+process.exit(failures > 0 ? 1 : 0);
