@@ -13,7 +13,7 @@ start_federation() {
   node "$here/compose.mjs" "$dir/supergraph.graphql"
   start_gateway "$bin" "$dir" "$@"
   local db sg port
-  db=$(gateway_db "$dir")
+  db=$(gateway_db "$bin" "$dir")
   for sg in plans population clusters rollout; do
     port=$(free_port)
     env "$@" "$bin" serve --subgraph "$sg" --database "$db" --bind "127.0.0.1:$port" \

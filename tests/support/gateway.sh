@@ -16,10 +16,10 @@ wait_ready() {
   return 1
 }
 
-# gateway_db DIR: the database to serve. GATEWAY_DB names an existing one (benchmarks at
-# national scale); otherwise the test feed is loaded into a fresh SQLite file in DIR.
+# gateway_db BINARY DIR: the database to serve. GATEWAY_DB names an existing one (benchmarks
+# at national scale); otherwise the test feed is loaded into a fresh SQLite file in DIR.
 gateway_db() {
-  local dir=$1 root
+  local bin=$1 dir=$2 root
   if [ -n "${GATEWAY_DB:-}" ]; then
     echo "$GATEWAY_DB"
     return
@@ -36,10 +36,9 @@ gateway_db() {
 # start_gateway BINARY DIR [ENV=VALUE…]: `forloeb serve` on a free port; sets GATEWAY_PID,
 # GATEWAY_BASE and GATEWAY_URL.
 start_gateway() {
-  bin=$1
-  local dir=$2 db port
+  local bin=$1 dir=$2 db port
   shift 2
-  db=$(gateway_db "$dir")
+  db=$(gateway_db "$bin" "$dir")
   port=$(free_port)
   env "$@" "$bin" serve --database "$db" --bind "127.0.0.1:$port" >"$dir/gateway.log" 2>&1 &
   GATEWAY_PID=$!
