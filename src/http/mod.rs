@@ -4,6 +4,7 @@ mod client;
 mod graphql;
 mod health;
 pub mod limits;
+mod request;
 mod request_span;
 mod subgraph;
 
