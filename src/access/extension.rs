@@ -3,24 +3,42 @@
 
 use super::{forbidden, policy, Viewer};
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
 };
-use async_graphql::{PathSegment, QueryPathSegment, ServerError, ServerResult, Value};
-use std::sync::Arc;
+use async_graphql::{PathSegment, QueryPathSegment, Response, ServerError, ServerResult, Value};
+use std::sync::{Arc, Mutex};
 
 /// Registered on the schema by `schema::build`.
 pub struct AccessControl;
 
 impl ExtensionFactory for AccessControl {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AccessControlExtension)
+        Arc::new(AccessControlExtension::default())
     }
 }
 
-struct AccessControlExtension;
+/// One per request. A refused nullable field answers null, and its error is kept here and
+/// added to the response, so the answer has the field (null) and the rest of its object. An
+/// error returned from `resolve` would fail the whole parent object instead.
+#[derive(Default)]
+struct AccessControlExtension {
+    refused: Mutex<Vec<ServerError>>,
+}
 
 #[async_trait::async_trait]
 impl Extension for AccessControlExtension {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let refused = std::mem::take(&mut *self.refused.lock().unwrap_or_else(|p| p.into_inner()));
+        response.errors.extend(refused);
+        response
+    }
+
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -53,6 +71,14 @@ impl Extension for AccessControlExtension {
             .collect();
         let mut err: ServerError = forbidden().into_server_error(info.field.name.pos);
         err.path = path;
-        Err(err)
+        // A non-null field cannot answer null: its error nulls the nearest nullable parent.
+        if info.return_type.ends_with('!') {
+            return Err(err);
+        }
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(err);
+        Ok(Some(Value::Null))
     }
 }

@@ -394,6 +394,7 @@ async fn run_and_audit(
     };
     let (request, request_state) = gql::attach(request, &state.db, viewer);
     let mut response = state.schema.execute(request).await;
+    nulls_in_place(&mut response);
     // Internal errors say which request they were, so a report can be matched to the log.
     for e in &mut response.errors {
         let code = e.extensions.as_ref().and_then(|x| x.get("code")).cloned();
@@ -455,4 +456,36 @@ async fn run_and_audit(
         internal("internal error")
     })?;
     Ok((status, body))
+}
+
+/// async-graphql leaves a nullable field whose resolver failed out of its object (and a
+/// query whose every root field failed without `data`); GraphQL answers such a field as null
+/// in place. Each field error's path is walked down the data: the first key missing under an
+/// object is the field that failed, or the nearest nullable one above a failed non-null field,
+/// and becomes null. Request errors (no path) leave the answer without data, as they should.
+fn nulls_in_place(response: &mut async_graphql::Response) {
+    use async_graphql::{Name, PathSegment, Value as GqlValue};
+    let field_errors =
+        !response.errors.is_empty() && response.errors.iter().all(|e| !e.path.is_empty());
+    if field_errors && response.data == GqlValue::Null {
+        response.data = GqlValue::Object(Default::default());
+    }
+    for error in &response.errors {
+        let mut node = &mut response.data;
+        for segment in &error.path {
+            node = match (segment, node) {
+                (PathSegment::Field(f), GqlValue::Object(map)) => {
+                    map.entry(Name::new(f)).or_insert(GqlValue::Null)
+                }
+                (PathSegment::Index(i), GqlValue::List(items)) => match items.get_mut(*i) {
+                    Some(item) => item,
+                    None => break,
+                },
+                _ => break,
+            };
+            if *node == GqlValue::Null {
+                break;
+            }
+        }
+    }
 }

@@ -341,3 +341,45 @@ fn the_authorization_matrix_holds_for_every_role_and_query_family() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A refused field answers null in its place, with FORBIDDEN at its path; its siblings and
+/// its parent stand (GraphQL's rule for nullable fields).
+#[test]
+fn a_refused_field_is_null_in_place_and_the_rest_stands() {
+    let app = loaded();
+    let supplier = helpers::token(Actor::Supplier(Source::Plsp));
+    let r = app
+        .graphql_as(
+            &supplier,
+            "{ apiVersion regions { name } me { cpr } }",
+            json!({}),
+        )
+        .json();
+    assert_eq!(
+        r["data"],
+        json!({ "apiVersion": env!("CARGO_PKG_VERSION"), "regions": null, "me": null }),
+        "{r}"
+    );
+    let r = app
+        .graphql_as(
+            &clinician("586964"),
+            "{ clinic(ydernummer: \"831497\") { name patients(first: 1) { edges { cursor } } } }",
+            json!({}),
+        )
+        .json();
+    let clinic = &r["data"]["clinic"];
+    assert!(clinic["name"].is_string(), "{r}");
+    assert!(clinic.get("patients").is_some_and(Value::is_null), "{r}");
+    assert_eq!(r["errors"][0]["path"], json!(["clinic", "patients"]), "{r}");
+    assert_eq!(codes(&r), ["FORBIDDEN"]);
+    // The only root field refused by its row scope: data still names it.
+    let r = app
+        .graphql_as(
+            &clinician("586964"),
+            "{ rollout(asOf: \"2022-05-18\", region: \"1083\") { openClinics } }",
+            json!({}),
+        )
+        .json();
+    assert_eq!(r["data"], json!({ "rollout": null }), "{r}");
+    assert_eq!(codes(&r), ["FORBIDDEN"]);
+}
