@@ -264,11 +264,8 @@ fn main() {
         !cprs.is_empty(),
         "the database holds no plans; load it first"
     );
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/operations/MyPlans.graphql"
-    ))
-    .expect("MyPlans");
+    let manifest = forloeb_gateway::trusted::Manifest::builtin();
+    let text = manifest.by_name("MyPlans").expect("MyPlans").text;
     let mint = |sub: String, actor: Actor| {
         Authenticator::mint(
             &settings.auth,
@@ -291,7 +288,7 @@ fn main() {
             .collect()
     };
     let by_text = phones(&serde_json::json!({ "query": text }).to_string());
-    let by_id = phones(&serde_json::json!({ "documentId": document_id(&text) }).to_string());
+    let by_id = phones(&serde_json::json!({ "documentId": document_id(text) }).to_string());
     let clinician = mint(
         "flooder".into(),
         Actor::Clinician(Ydernummer::parse(&clinic).expect("ydernummer")),

@@ -72,6 +72,9 @@ pub struct TrustedDocument {
 pub struct Manifest {
     documents: Vec<TrustedDocument>,
     by_id: HashMap<String, usize>,
+    /// The same documents by their text: a text sent as is finds its document without
+    /// hashing it (ad-hoc documents of up to 16 KB on every request).
+    by_text: HashMap<&'static str, usize>,
 }
 
 /// The id of a text: lower-case hex SHA-256 of its UTF-8 bytes, as Apollo clients compute it.
@@ -97,7 +100,16 @@ impl Manifest {
             .enumerate()
             .map(|(i, d)| (d.id.clone(), i))
             .collect();
-        Self { documents, by_id }
+        let by_text = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.text, i))
+            .collect();
+        Self {
+            documents,
+            by_id,
+            by_text,
+        }
     }
 
     /// Looks up an id, with or without the `sha256:` prefix of the GraphQL-over-HTTP
@@ -105,6 +117,16 @@ impl Manifest {
     pub fn get(&self, id: &str) -> Option<&TrustedDocument> {
         let hex = normalize_id(id);
         self.by_id.get(hex.as_str()).map(|&i| &self.documents[i])
+    }
+
+    /// The trusted document with exactly this text.
+    pub fn by_text(&self, text: &str) -> Option<&TrustedDocument> {
+        self.by_text.get(text).map(|&i| &self.documents[i])
+    }
+
+    /// A trusted document by its operation name.
+    pub fn by_name(&self, name: &str) -> Option<&TrustedDocument> {
+        self.documents.iter().find(|d| d.name == name)
     }
 
     pub fn documents(&self) -> &[TrustedDocument] {

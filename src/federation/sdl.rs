@@ -9,6 +9,7 @@ use async_graphql::parser::types::{
 use async_graphql::parser::Positioned;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 const BUILT_IN_SCALARS: [&str; 5] = ["String", "Int", "Float", "Boolean", "ID"];
 
@@ -103,8 +104,16 @@ fn reach(
     out
 }
 
-/// The Federation v2 SDL of one subgraph.
-pub fn subgraph_sdl(subgraph: Subgraph) -> String {
+/// The Federation v2 SDL of one subgraph, derived once per process.
+pub fn subgraph_sdl(subgraph: Subgraph) -> &'static str {
+    static CUT: OnceLock<Vec<(Subgraph, String)>> = OnceLock::new();
+    let all = CUT.get_or_init(|| Subgraph::ALL.iter().map(|s| (*s, cut(*s))).collect());
+    all.iter()
+        .find(|(s, _)| *s == subgraph)
+        .map_or("", |(_, sdl)| sdl.as_str())
+}
+
+fn cut(subgraph: Subgraph) -> String {
     let full = crate::schema::sdl();
     let defs = definitions(&full);
     let by_name: BTreeMap<String, &TypeDefinition> =

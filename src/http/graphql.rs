@@ -190,7 +190,7 @@ fn resolve_document(
 ) -> Result<(String, Option<&TrustedDocument>), HttpError> {
     match (query, document_id) {
         (Some(text), None) => {
-            let trusted = manifest.get(&trusted::document_id(&text));
+            let trusted = manifest.by_text(&text);
             Ok((text, trusted))
         }
         (Some(text), Some(id)) => {

@@ -30,7 +30,7 @@ fn a_subgraph_serves_its_contract_and_only_its_root_fields() {
         .json();
     assert_eq!(
         r["data"]["_service"]["sdl"].as_str(),
-        Some(subgraph_sdl(Subgraph::Rollout).as_str())
+        Some(subgraph_sdl(Subgraph::Rollout))
     );
     let r = app.graphql_as(&ministry(), "{ me { cpr } }", json!({}));
     assert_eq!(r.status, 400);

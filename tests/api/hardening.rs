@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 const PATIENT: &str = "2709400129";
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// A named operation's text, from the trusted-document manifest.
 fn operation(name: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("schema/operations")
-            .join(format!("{name}.graphql")),
-    )
-    .expect("operation")
+    forloeb_gateway::trusted::Manifest::builtin()
+        .by_name(name)
+        .map(|d| d.text.to_string())
+        .unwrap_or_else(|| panic!("no operation {name}"))
 }
 
 fn post_as(app: &TestApp, token: &str, body: &Value) -> helpers::Reply {
