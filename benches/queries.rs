@@ -111,7 +111,11 @@ fn main() {
     run_migrations(&mut db.get().expect("connection")).expect("migrations");
     let schema = schema::build(
         db.clone(),
-        Aggregates::new(std::time::Duration::from_secs(30)),
+        Aggregates::new(
+            std::time::Duration::from_secs(30),
+            forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())
+                .expect("record key secret"),
+        ),
         forloeb_gateway::plans::patient_id::PatientIds::new(
             settings.access.patient_id_key.expose(),
         )

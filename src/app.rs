@@ -1,5 +1,6 @@
 //! Startup shared by `forloeb serve` and the integration tests: connect, migrate, bind, serve.
 
+use crate::access::{RecordKeys, DEMO_RECORD_KEY_SECRET};
 use crate::auth::Authenticator;
 use crate::config::{DatabaseSettings, Settings};
 use crate::db::{run_migrations, Db, DbError};
@@ -19,6 +20,14 @@ pub enum StartError {
     Auth(#[from] crate::auth::AuthConfigError),
     #[error(transparent)]
     PatientIdKey(#[from] crate::plans::patient_id::BadKey),
+    #[error(transparent)]
+    RecordKeySecret(#[from] crate::access::BadRecordKeySecret),
+    #[error(
+        "access.record_key_secret: the demonstration secret is refused when tokens come from \
+         an identity provider; set your own (64 hex digits, e.g. `openssl rand -hex 32`), the \
+         same in every replica"
+    )]
+    DemoRecordKeySecret,
     #[error(transparent)]
     RateLimit(#[from] crate::ratelimit::StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -60,9 +69,14 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     };
     let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
-    let aggregates = Aggregates::new(std::time::Duration::from_secs(
-        settings.rollout.refresh_secs,
-    ));
+    let record_keys = RecordKeys::new(settings.access.record_key_secret.expose())?;
+    if !auth.is_demo() && settings.access.record_key_secret.expose() == DEMO_RECORD_KEY_SECRET {
+        return Err(StartError::DemoRecordKeySecret);
+    }
+    let aggregates = Aggregates::new(
+        std::time::Duration::from_secs(settings.rollout.refresh_secs),
+        record_keys,
+    );
     let patient_ids = PatientIds::new(settings.access.patient_id_key.expose())?;
     let schema = match settings.server.subgraph() {
         None => Served::Gateway(schema::build(db.clone(), aggregates.clone(), patient_ids)),

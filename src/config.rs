@@ -137,6 +137,21 @@ pub struct AccessSettings {
     pub disclosure_threshold: u32,
     /// 32 bytes in hex: the key of opaque patient ids (the same in every replica).
     pub patient_id_key: Secret,
+    /// 32 bytes in hex: the secret of the record keys of disclosure control (the same in
+    /// every replica; a new secret changes every controlled count).
+    pub record_key_secret: Secret,
+    /// Distinct controlled cells a user of each role may be answered per day.
+    pub cell_budget: CellBudgetSettings,
+}
+
+/// The daily budget of distinct controlled cells per user, by role (DOMAIN.md, "Bounded
+/// question space").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellBudgetSettings {
+    pub clinician: u32,
+    pub region: u32,
+    pub ministry: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,6 +20,7 @@ pub enum Code {
     PersistedQueryRequired,
     PersistedQueryNotFound,
     RateLimited,
+    DisclosureBudget,
     Timeout,
     Internal,
 }
@@ -40,6 +41,7 @@ impl Code {
             Code::PersistedQueryRequired => "PERSISTED_QUERY_REQUIRED",
             Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::RateLimited => "RATE_LIMITED",
+            Code::DisclosureBudget => "DISCLOSURE_BUDGET",
             Code::Timeout => "TIMEOUT",
             Code::Internal => "INTERNAL",
         }
@@ -58,7 +60,7 @@ impl Code {
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
             Code::Forbidden | Code::PersistedQueryRequired => StatusCode::FORBIDDEN,
-            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::RateLimited | Code::DisclosureBudget => StatusCode::TOO_MANY_REQUESTS,
             Code::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,6 +96,23 @@ impl HttpError {
             ..Self::new(
                 Code::RateLimited,
                 format!("too many requests from this {whose}; try again in {retry_after_secs} s"),
+            )
+        }
+    }
+
+    /// Past the user's daily budget of distinct controlled cells: refused until midnight in
+    /// Copenhagen, when the budget starts again.
+    pub fn disclosure_budget(budget: u32, now: crate::domain::Timestamp) -> Self {
+        Self {
+            retry_after_secs: Some(now.secs_to_local_midnight()),
+            ..Self::new(
+                Code::DisclosureBudget,
+                format!(
+                    "this answer would take you past today's budget of {budget} distinct \
+                     disclosure-controlled person counts for questions of your own; the named \
+                     operations (schema/operations) are not limited, and the budget starts \
+                     again at midnight (Europe/Copenhagen)"
+                ),
             )
         }
     }

@@ -2,7 +2,7 @@
 //! (with the directory of clinics and clusters) taken once per request, the audit trail, and
 //! the errors clients act on.
 
-use crate::access::{AuditTrail, Viewer};
+use crate::access::{AuditTrail, CountWindow, RecordKeys, Viewer};
 use crate::auth::{Actor, Principal};
 use crate::clusters::Directory;
 use crate::db::{Db, DbError};
@@ -46,6 +46,7 @@ pub async fn viewer_for(
         principal,
         cluster,
         disclosure_threshold,
+        cells: Default::default(),
     })
 }
 
@@ -84,6 +85,13 @@ pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
     ctx.data::<Arc<RequestState>>()
         .map(|s| s.as_ref())
         .map_err(|_| internal("no request state in the GraphQL request"))
+}
+
+/// The record keys of disclosure control.
+pub fn record_keys<'a>(ctx: &Context<'a>) -> Result<&'a RecordKeys> {
+    ctx.data::<Arc<Aggregates>>()
+        .map(|a| a.record_keys())
+        .map_err(|_| internal("no rollout aggregates in the schema context"))
 }
 
 /// Clinics and clusters, from the rollout snapshot of this request.
@@ -181,5 +189,27 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.to_string())
+    }
+}
+
+/// The dates a person count covers (DOMAIN.md, "Bounded question space"): controlled counts
+/// are taken over whole calendar months, and say so.
+#[derive(Debug, Clone, Copy, async_graphql::SimpleObject)]
+pub struct Window {
+    /// The first date counted; null when the count takes everything up to `to`.
+    pub from: Option<Date>,
+    /// The last date counted.
+    pub to: Date,
+    /// True when the dates asked for were widened to whole months (controlled counts).
+    pub widened: bool,
+}
+
+impl From<CountWindow> for Window {
+    fn from(w: CountWindow) -> Self {
+        Window {
+            from: w.from.map(Date),
+            to: Date(w.to),
+            widened: w.widened,
+        }
     }
 }

@@ -8,6 +8,7 @@ use forloeb_gateway::db::{run_migrations, Db, DbUrl};
 use forloeb_gateway::domain::{Cpr, RegionCode, Source, Ydernummer};
 use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
 use forloeb_gateway::{access, app, demo, rollout, schema, telemetry};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,6 +86,31 @@ enum Command {
     /// users, plans made this year and weekly new/maintained plans, from the same queries as
     /// the API. --format json prints the shape of `reference.py --report D`.
     Report(ReportArgs),
+    /// Read the logs an operator reviews.
+    ///
+    /// `audit questions --since D`: every ad-hoc question of a region or ministry user, and
+    /// every question that used up disclosure budget, with its document, variables, user, the
+    /// controlled cells it answered and whether it was refused. One JSON object a line,
+    /// oldest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(subcommand)]
+    log: AuditLog,
+}
+
+#[derive(Subcommand)]
+enum AuditLog {
+    /// The question log (disclosure control), from a date on.
+    Questions {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The first day to print, YYYY-MM-DD (Europe/Copenhagen).
+        #[arg(long, value_name = "DATE")]
+        since: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -273,7 +299,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             apply_db(&mut settings, &args.db);
             report(&settings, &args)
         }
+        Command::Audit(AuditArgs {
+            log: AuditLog::Questions { db, since },
+        }) => {
+            apply_db(&mut settings, &db);
+            audit_questions(&settings, &since)
+        }
     }
+}
+
+fn audit_questions(settings: &Settings, since: &str) -> anyhow::Result<ExitCode> {
+    let d = forloeb_gateway::domain::parse_date(since).context("--since")?;
+    let start = forloeb_gateway::domain::Timestamp::local_midnight(d).context("--since")?;
+    let (db, _, _) = open_migrated(settings)?;
+    let mut conn = db.get()?;
+    let rows = access::budget::questions_since(&mut conn, start.micros())?;
+    let mut out = std::io::stdout().lock();
+    for q in rows {
+        let at = forloeb_gateway::domain::Timestamp::from_micros(q.at)
+            .map(|t| t.to_local_rfc3339())
+            .unwrap_or_default();
+        let line = serde_json::json!({
+            "at": at,
+            "request_id": q.request_id,
+            "role": q.actor_role,
+            "sub": q.actor_sub,
+            "operation": q.operation,
+            "trusted": q.trusted,
+            "document": q.document,
+            "variables": serde_json::from_str::<serde_json::Value>(&q.variables)
+                .unwrap_or(serde_json::Value::String(q.variables.clone())),
+            "cells": q.cells,
+            "new_cells": q.new_cells,
+            "refused": q.refused,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn principal(args: &TokenArgs) -> anyhow::Result<Principal> {
@@ -304,7 +366,9 @@ fn report(settings: &Settings, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let d = forloeb_gateway::domain::parse_date(&args.as_of).context("--as-of")?;
     let (db, _, _) = open_migrated(settings)?;
     let mut conn = db.get()?;
-    let report = rollout::report::build(&mut conn, d)?;
+    let keys =
+        forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())?;
+    let report = rollout::report::build(&mut conn, d, &keys)?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         ReportFormat::Text => print!("{}", rollout::report::text(&report)),

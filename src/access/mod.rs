@@ -3,15 +3,20 @@
 //! audit trail of person-level reads.
 
 mod audit;
+pub mod budget;
 mod disclosure;
 mod extension;
 pub mod policy;
 mod scope;
 
 pub use audit::{access_log, write_audit, AccessLogEntry, AuditTrail, AuditWriteError};
-pub use disclosure::{Disclosure, PersonCount, Rate, Suppression};
+pub use budget::{CellBudget, Charge, Question};
+pub use disclosure::{
+    BadRecordKeySecret, CellLedger, Disclosure, PersonCount, PersonSet, Rate, RecordKey,
+    RecordKeys, Suppression, DEMO_RECORD_KEY_SECRET,
+};
 pub use extension::AccessControl;
-pub use scope::{Scope, Viewer};
+pub use scope::{CountWindow, Scope, Viewer};
 
 use crate::error::Code;
 use async_graphql::ErrorExtensions;

@@ -81,7 +81,11 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ),
     ("Query", &["rollout"], ROLLOUT),
     ("Query", &["planActivity"], REGIONAL),
-    ("ActivityResult", &["rows", "total", "truncated"], REGIONAL),
+    (
+        "ActivityResult",
+        &["window", "rows", "total", "truncated"],
+        REGIONAL,
+    ),
     (
         "ActivityRow",
         &[
@@ -188,7 +192,9 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
             "type",
             "diagnosed",
             "withPlan",
+            "withoutPlan",
             "coverage",
+            "window",
             "byAgeBand",
             "bySex",
         ],
@@ -196,8 +202,13 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ),
     ("AgeBandCount", &["band", "count"], COUNTS),
     ("SexCount", &["sex", "count"], COUNTS),
-    ("PersonCount", &["value", "suppressed"], COUNTS),
-    ("Rate", &["value", "suppressed"], COUNTS),
+    (
+        "PersonCount",
+        &["value", "suppressed", "controlled", "perturbed"],
+        COUNTS,
+    ),
+    ("Rate", &["value", "suppressed", "controlled"], COUNTS),
+    ("Window", &["from", "to", "widened"], ROLLOUT),
     ("Cluster", &["id", "name", "region", "clinics"], STAFF),
     ("Cluster", &["view"], COUNTS),
     ("ClusterView", &["asOf", "cluster", "clinics"], COUNTS),
@@ -215,7 +226,14 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ),
     (
         "Coverage",
-        &["type", "diagnosed", "withPlan", "rate"],
+        &[
+            "type",
+            "diagnosed",
+            "withPlan",
+            "withoutPlan",
+            "rate",
+            "window",
+        ],
         COUNTS,
     ),
     ("Region", &["code", "name", "clusters", "clinics"], STAFF),
@@ -246,7 +264,7 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ("ClinicShare", &["clinics", "share", "targets"], ROLLOUT),
     (
         "AppUsers",
-        &["withPlan", "active", "share", "targets"],
+        &["withPlan", "active", "share", "window", "targets"],
         ROLLOUT,
     ),
     ("YearToDate", &["year", "plans", "target", "share"], ROLLOUT),

@@ -1,7 +1,10 @@
 //! Row scopes: which persons and which aggregates a principal reaches.
 
+use super::disclosure::{CellLedger, Disclosure};
 use crate::auth::{Actor, Principal, Role};
 use crate::domain::{Cpr, RegionCode, Ydernummer};
+use chrono::{Datelike, NaiveDate};
+use std::sync::Arc;
 
 /// The rows a repository function may return. Built only from a `Principal`, so a resolver
 /// cannot widen it by passing an argument.
@@ -32,6 +35,8 @@ pub struct Viewer {
     /// A clinician's clinic's cluster, looked up once per request.
     pub cluster: Option<String>,
     pub disclosure_threshold: u32,
+    /// The controlled cells this request answered, for the daily budget.
+    pub cells: Arc<CellLedger>,
 }
 
 impl Viewer {
@@ -77,15 +82,94 @@ impl Viewer {
         }
     }
 
-    /// Person counts are exact for a clinician within their reach; disclosure-controlled for
-    /// everyone else (regions, the ministry, and clinicians looking at national figures).
-    pub fn disclosure(&self, exact: bool) -> super::Disclosure {
-        if exact && self.role() == Role::Clinician {
-            super::Disclosure::Exact
-        } else {
-            super::Disclosure::Controlled {
-                threshold: self.disclosure_threshold,
-            }
+    /// How this viewer sees the person counts of one clinic: exact only for the clinic's own
+    /// clinicians; controlled for everyone else who may see them (the other clinics of a
+    /// clinician's cluster, regions, the ministry).
+    pub fn counts_for_clinic(&self, ydernummer: &str) -> Disclosure<'_> {
+        match &self.principal.actor {
+            Actor::Clinician(own) if own.as_str() == ydernummer => Disclosure::Exact,
+            _ => self.controlled(),
         }
+    }
+
+    /// Person counts over several clinics (clusters, regions, the nation): controlled for
+    /// everyone, the clinicians of one of those clinics too.
+    pub fn controlled(&self) -> Disclosure<'_> {
+        Disclosure::Controlled {
+            threshold: self.disclosure_threshold,
+            ledger: &self.cells,
+        }
+    }
+
+    /// Whether this viewer may see which clinics are in a list of clinics (the inactive ones,
+    /// say): the clinics it reaches.
+    pub fn lists_clinic(&self, ydernummer: &str, region: &str, cluster: Option<&str>) -> bool {
+        self.reaches_clinic(ydernummer, region, cluster)
+    }
+}
+
+/// The window of a controlled person count: a date inside a month is widened to the month
+/// (DOMAIN.md, "Bounded question space"), so two answers a day apart are the same answer.
+/// Exact counts keep the dates asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountWindow {
+    pub from: Option<NaiveDate>,
+    pub to: NaiveDate,
+    pub widened: bool,
+}
+
+impl CountWindow {
+    pub fn new(disclosure: &Disclosure<'_>, from: Option<NaiveDate>, to: NaiveDate) -> Self {
+        if disclosure.is_exact() {
+            return Self {
+                from,
+                to,
+                widened: false,
+            };
+        }
+        let first = from.map(first_of_month);
+        let last = last_of_month(to);
+        Self {
+            widened: first != from || last != to,
+            from: first,
+            to: last,
+        }
+    }
+}
+
+pub fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+pub fn last_of_month(d: NaiveDate) -> NaiveDate {
+    let next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    };
+    next.and_then(|n| n.pred_opt()).unwrap_or(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controlled_windows_are_whole_months() {
+        let d = |s| crate::domain::parse_date(s).expect("date");
+        let ledger = CellLedger::default();
+        let controlled = Disclosure::Controlled {
+            threshold: 5,
+            ledger: &ledger,
+        };
+        let w = CountWindow::new(&controlled, Some(d("2022-02-14")), d("2024-02-03"));
+        assert_eq!(
+            (w.from, w.to, w.widened),
+            (Some(d("2022-02-01")), d("2024-02-29"), true)
+        );
+        let w = CountWindow::new(&controlled, Some(d("2022-12-01")), d("2022-12-31"));
+        assert!(!w.widened);
+        let w = CountWindow::new(&Disclosure::Exact, None, d("2022-05-18"));
+        assert_eq!((w.to, w.widened), (d("2022-05-18"), false));
     }
 }

@@ -156,7 +156,8 @@ impl Clinic {
         }))
     }
     /// The patient population per plan type as of the date (default today). Exact for the
-    /// clinic's own cluster's clinicians; disclosure-controlled for regions and the ministry.
+    /// clinic's own clinicians; disclosure-controlled for the other clinics of their cluster,
+    /// regions and the ministry.
     async fn population(
         &self,
         ctx: &Context<'_>,
@@ -166,11 +167,13 @@ impl Clinic {
         self.reachable(viewer)?;
         let d = gql::as_of_or_today(as_of)?;
         let which = Clinics::One(self.0.ydernummer.clone());
+        let keys = gql::record_keys(ctx)?.clone();
         let rows = gql::db(ctx)?
-            .run(move |c| population_repo::counted(c, &which, d))
+            .run(move |c| population_repo::counted(c, &which, &keys))
             .await
             .map_err(db_error)?;
-        Ok(Some(populations(&rows, d, viewer.disclosure(true))))
+        let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
+        Ok(Some(populations(&rows, d, disclosure)))
     }
     /// The clinic's listed patients, by CPR number (own clinic's clinicians only).
     async fn patients(
@@ -279,11 +282,11 @@ impl Cluster {
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
         let which = Clinics::Cluster(self.0.id.clone());
+        let keys = gql::record_keys(ctx)?.clone();
         let rows = gql::db(ctx)?
-            .run(move |c| population_repo::counted(c, &which, d))
+            .run(move |c| population_repo::counted(c, &which, &keys))
             .await
             .map_err(db_error)?;
-        let disclosure = viewer.disclosure(true);
         let clinics = dir
             .clinics_in_cluster(&self.0.id)
             .map(|c| {
@@ -298,7 +301,7 @@ impl Cluster {
                     new_plans_12m: w.new_plans,
                     ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
                     inactive: w.plans == 0,
-                    coverage: coverage(&mine, disclosure),
+                    coverage: coverage(&mine, d, viewer.counts_for_clinic(&c.ydernummer)),
                 }
             })
             .collect();
@@ -335,7 +338,7 @@ pub struct ClusterViewRow {
     pub ok22_met: bool,
     /// No plan version in the 12 months.
     pub inactive: bool,
-    /// Coverage per plan type.
+    /// Coverage per plan type: exact for the clinic's own clinicians, controlled for others.
     pub coverage: Vec<Coverage>,
 }
 

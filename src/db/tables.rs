@@ -115,3 +115,29 @@ diesel::table! {
         version -> BigInt,
     }
 }
+
+diesel::table! {
+    disclosure_cells (day, actor_role, actor_sub, cell) {
+        day -> Date,
+        actor_role -> Text,
+        actor_sub -> Text,
+        cell -> Text,
+    }
+}
+
+diesel::table! {
+    question_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        request_id -> Text,
+        actor_role -> Text,
+        actor_sub -> Text,
+        operation -> Nullable<Text>,
+        trusted -> Bool,
+        document -> Text,
+        variables -> Text,
+        cells -> Integer,
+        new_cells -> Integer,
+        refused -> Bool,
+    }
+}

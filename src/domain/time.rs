@@ -133,6 +133,29 @@ impl Timestamp {
         self.0.with_timezone(&Copenhagen).date_naive()
     }
 
+    /// The start of a day in Europe/Copenhagen.
+    pub fn local_midnight(d: NaiveDate) -> Option<Self> {
+        d.and_hms_opt(0, 0, 0)?
+            .and_local_timezone(Copenhagen)
+            .earliest()
+            .map(|t| Self(t.with_timezone(&Utc)))
+    }
+
+    /// Seconds until the next midnight in Europe/Copenhagen (at least 1).
+    pub fn secs_to_local_midnight(self) -> u64 {
+        let local = self.0.with_timezone(&Copenhagen);
+        let next = local
+            .date_naive()
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|m| m.and_local_timezone(Copenhagen).earliest());
+        next.map_or(3600, |n| {
+            u64::try_from((n.with_timezone(&Utc) - self.0).num_seconds())
+                .unwrap_or(1)
+                .max(1)
+        })
+    }
+
     /// RFC 3339 in Copenhagen time, for display.
     pub fn to_local_rfc3339(self) -> String {
         self.0.with_timezone(&Copenhagen).to_rfc3339()

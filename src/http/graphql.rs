@@ -9,7 +9,7 @@
 //! extractor answers differently.
 
 use super::{limits, AppState};
-use crate::access::write_audit;
+use crate::access::{write_audit, Charge, Question};
 use crate::auth::Principal;
 use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
@@ -351,7 +351,16 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
         return Ok((StatusCode::OK, body.to_string().into_bytes()));
     }
     let deadline = state.request_timeout;
-    let run = run_and_audit(ctx, request, operation_name);
+    // What the question log keeps: the document as sent, or the trusted document's name.
+    let asked = Asked {
+        trusted: trusted.map(|t| t.name),
+        document: match trusted {
+            Some(t) => t.name.to_string(),
+            None => request.query.clone(),
+        },
+        variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+    };
+    let run = run_and_audit(ctx, request, operation_name, asked);
     match actix_web::rt::time::timeout(deadline, run).await {
         Ok(result) => result,
         Err(_) => {
@@ -372,10 +381,19 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
     }
 }
 
+/// The question as the question log keeps it.
+struct Asked {
+    /// The trusted document's name, when the request used one.
+    trusted: Option<&'static str>,
+    document: String,
+    variables: String,
+}
+
 async fn run_and_audit(
     ctx: &Ctx<'_>,
     request: async_graphql::Request,
     operation_name: Option<String>,
+    asked: Asked,
 ) -> Result<(StatusCode, Vec<u8>), HttpError> {
     let state = ctx.state;
     let internal = |message: &str| {
@@ -392,8 +410,47 @@ async fn run_and_audit(
         ),
         None => None,
     };
+    let cells = viewer.as_ref().map(|v| v.cells.clone());
     let (request, request_state) = gql::attach(request, &state.db, viewer);
     let mut response = state.schema.execute(request).await;
+    // Controlled counts leave only within the user's daily budget, and the question is
+    // logged before the answer leaves (access::budget).
+    if let (Some(principal), Some(cells)) = (ctx.principal, cells) {
+        let cells = cells.cell_ids();
+        let now = Timestamp::now();
+        if state
+            .cell_budget
+            .needs_write(principal, asked.trusted.is_some(), &cells, now)
+        {
+            let budget = state.cell_budget.clone();
+            let principal = principal.clone();
+            let request_id = ctx.request_id.to_string();
+            let operation = asked.trusted.map(str::to_string).or(operation_name.clone());
+            let charge = state
+                .db
+                .run(move |c| {
+                    let question = Question {
+                        request_id: &request_id,
+                        operation: operation.as_deref(),
+                        trusted: asked.trusted.is_some(),
+                        document: &asked.document,
+                        variables: &asked.variables,
+                    };
+                    budget.charge(c, &principal, &question, &cells, now)
+                })
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "question log write failed; the answer is withheld");
+                    internal(
+                        "internal error: the answer was withheld because its question could \
+                         not be logged",
+                    )
+                })?;
+            if let Charge::Exceeded { budget } = charge {
+                return Err(HttpError::disclosure_budget(budget, now));
+            }
+        }
+    }
     nulls_in_place(&mut response);
     // Internal errors say which request they were, so a report can be matched to the log.
     for e in &mut response.errors {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub manifest: Manifest,
     pub limiter: RateLimiter,
     pub request_timeout: Duration,
+    /// The daily budget of distinct controlled cells, and the question log.
+    pub cell_budget: Arc<crate::access::CellBudget>,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -70,6 +72,9 @@ pub fn serve(
         manifest: Manifest::builtin(),
         limiter,
         request_timeout: Duration::from_millis(settings.server.request_timeout_ms),
+        cell_budget: Arc::new(crate::access::CellBudget::new(
+            settings.access.cell_budget.clone(),
+        )),
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {

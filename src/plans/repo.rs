@@ -34,8 +34,9 @@ pub struct PlanVersionRow {
     pub measurements: String,
 }
 
-/// Of `cprs`, the ones `scope` reaches: the patient themself, or the patients listed at or
-/// treated by the clinician's clinic.
+/// Of `cprs`, the ones `scope` reaches: the patient themself, or the patients of the
+/// clinician's clinic (DOMAIN.md): listed there (a population line naming the clinic with
+/// `listed: false` is not a listing), or with a plan made by it.
 pub fn persons_in_scope(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -51,6 +52,7 @@ pub fn persons_in_scope(
             let mut found: BTreeSet<String> = patients::table
                 .filter(patients::cpr.eq_any(cprs))
                 .filter(patients::ydernummer.eq(y.as_str()))
+                .filter(patients::listed.eq(true))
                 .select(patients::cpr)
                 .load::<String>(conn)?
                 .into_iter()

@@ -1,8 +1,9 @@
 //! Population and coverage figures, person counts through disclosure control.
 
 use super::repo::Counted;
-use crate::access::{Disclosure, PersonCount, Rate};
+use crate::access::{CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
+use crate::gql::Window;
 use crate::plans::graphql::{PlanType, Sex};
 use async_graphql::SimpleObject;
 use chrono::{Datelike, NaiveDate};
@@ -16,9 +17,12 @@ const AGE_BANDS: [(&str, u32, Option<u32>); 6] = [
     ("80+", 80, None),
 ];
 
-fn age_on(birth: NaiveDate, d: NaiveDate) -> u32 {
-    let mut years = d.year() - birth.year();
-    if (d.month(), d.day()) < (birth.month(), birth.day()) {
+/// Completed years on 1 January of the as-of date's year (DOMAIN.md): the same all year, so a
+/// birthday never shows as a change between two dates.
+fn age_in_year_of(birth: NaiveDate, d: NaiveDate) -> u32 {
+    let jan1 = NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d);
+    let mut years = jan1.year() - birth.year();
+    if (jan1.month(), jan1.day()) < (birth.month(), birth.day()) {
         years -= 1;
     }
     u32::try_from(years).unwrap_or(0)
@@ -33,9 +37,15 @@ pub struct Population {
     pub diagnosed: PersonCount,
     /// Of those, patients with a plan of this type (from any clinic) on or before the date.
     pub with_plan: PersonCount,
+    /// Of those, patients without such a plan (controlled on its own, not diagnosed − withPlan).
+    pub without_plan: PersonCount,
     /// Coverage (dækningsgrad): withPlan / diagnosed.
     pub coverage: Rate,
-    /// Diagnosed patients by age band on the date (aldersgruppe).
+    /// The date the plans are counted to: the date asked for, or for controlled counts the
+    /// end of its month.
+    pub window: Window,
+    /// Diagnosed patients by age band (aldersgruppe): completed years on 1 January of the
+    /// date's year.
     pub by_age_band: Vec<AgeBandCount>,
     /// Diagnosed patients by sex (køn).
     pub by_sex: Vec<SexCount>,
@@ -68,77 +78,110 @@ pub struct Coverage {
     pub diagnosed: PersonCount,
     /// Of those, with a plan of this type on or before the date.
     pub with_plan: PersonCount,
+    /// Of those, without such a plan (controlled on its own, not diagnosed − withPlan).
+    pub without_plan: PersonCount,
     /// withPlan / diagnosed.
     pub rate: Rate,
+    /// The date the plans are counted to: the date asked for, or for controlled counts the
+    /// end of its month.
+    pub window: Window,
 }
 
-fn counts(rows: &[Counted], t: DomainPlanType) -> (Vec<&Counted>, i64) {
-    let diagnosed: Vec<&Counted> = rows.iter().filter(|r| r.has(t)).collect();
-    let planned = diagnosed.iter().filter(|r| r.planned(t)).count() as i64;
-    (diagnosed, planned)
+/// The three controlled parts of one type's coverage, each from its own set of persons.
+struct Parts {
+    diagnosed: PersonSet,
+    with_plan: PersonSet,
+    without_plan: PersonSet,
 }
 
-/// Per plan type, for one clinic's rows.
+fn parts<'a>(rows: impl Iterator<Item = &'a Counted>, t: DomainPlanType, d: NaiveDate) -> Parts {
+    let mut p = Parts {
+        diagnosed: PersonSet::default(),
+        with_plan: PersonSet::default(),
+        without_plan: PersonSet::default(),
+    };
+    for r in rows.filter(|r| r.has(t)) {
+        p.diagnosed.add(r.key);
+        if r.planned(t, d) {
+            p.with_plan.add(r.key);
+        } else {
+            p.without_plan.add(r.key);
+        }
+    }
+    p
+}
+
+/// Per plan type, for one clinic's rows, as `disclosure` lets the viewer see them.
 pub fn populations(rows: &[Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<Population> {
+    let window = CountWindow::new(&disclosure, None, d);
     DomainPlanType::ALL
         .iter()
         .map(|&t| {
-            let (diagnosed, planned) = counts(rows, t);
-            let total = disclosure.count(diagnosed.len() as i64);
-            let with_plan = disclosure.count(planned);
-            let bands: Vec<i64> = AGE_BANDS
+            let p = parts(rows.iter(), t, window.to);
+            let diagnosed = disclosure.count(p.diagnosed);
+            let with_plan = disclosure.count(p.with_plan);
+            let by_age_band = AGE_BANDS
                 .iter()
-                .map(|(_, lo, hi)| {
-                    diagnosed
+                .map(|(band, lo, hi)| {
+                    let set = rows
                         .iter()
+                        .filter(|r| r.has(t))
                         .filter(|r| {
-                            let age = age_on(r.birth_date, d);
+                            let age = age_in_year_of(r.birth_date, d);
                             age >= *lo && hi.is_none_or(|h| age <= h)
                         })
-                        .count() as i64
+                        .map(|r| r.key)
+                        .collect();
+                    AgeBandCount {
+                        band: band.to_string(),
+                        count: disclosure.count(set),
+                    }
                 })
                 .collect();
-            let sexes: Vec<i64> = ["F", "M"]
-                .iter()
-                .map(|s| diagnosed.iter().filter(|r| r.sex == *s).count() as i64)
+            let by_sex = [(Sex::Female, "F"), (Sex::Male, "M")]
+                .into_iter()
+                .map(|(sex, code)| {
+                    let set = rows
+                        .iter()
+                        .filter(|r| r.has(t) && r.sex == code)
+                        .map(|r| r.key)
+                        .collect();
+                    SexCount {
+                        sex,
+                        count: disclosure.count(set),
+                    }
+                })
                 .collect();
             Population {
                 r#type: t.into(),
-                diagnosed: total,
+                diagnosed,
                 with_plan,
-                coverage: Disclosure::rate(with_plan, total),
-                by_age_band: AGE_BANDS
-                    .iter()
-                    .zip(disclosure.breakdown(&bands))
-                    .map(|((band, _, _), count)| AgeBandCount {
-                        band: band.to_string(),
-                        count,
-                    })
-                    .collect(),
-                by_sex: [Sex::Female, Sex::Male]
-                    .into_iter()
-                    .zip(disclosure.breakdown(&sexes))
-                    .map(|(sex, count)| SexCount { sex, count })
-                    .collect(),
+                without_plan: disclosure.count(p.without_plan),
+                coverage: Disclosure::rate(with_plan, diagnosed),
+                window: window.into(),
+                by_age_band,
+                by_sex,
             }
         })
         .collect()
 }
 
 /// Coverage per plan type for one clinic's rows.
-pub fn coverage(rows: &[&Counted], disclosure: Disclosure) -> Vec<Coverage> {
+pub fn coverage(rows: &[&Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<Coverage> {
+    let window = CountWindow::new(&disclosure, None, d);
     DomainPlanType::ALL
         .iter()
         .map(|&t| {
-            let diagnosed = rows.iter().filter(|r| r.has(t)).count() as i64;
-            let planned = rows.iter().filter(|r| r.has(t) && r.planned(t)).count() as i64;
-            let diagnosed = disclosure.count(diagnosed);
-            let with_plan = disclosure.count(planned);
+            let p = parts(rows.iter().copied(), t, window.to);
+            let diagnosed = disclosure.count(p.diagnosed);
+            let with_plan = disclosure.count(p.with_plan);
             Coverage {
                 r#type: t.into(),
                 diagnosed,
                 with_plan,
+                without_plan: disclosure.count(p.without_plan),
                 rate: Disclosure::rate(with_plan, diagnosed),
+                window: window.into(),
             }
         })
         .collect()
@@ -149,9 +192,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn age_counts_birthdays() {
+    fn ages_are_taken_on_the_first_of_january() {
         let d = |s| crate::domain::parse_date(s).expect("date");
-        assert_eq!(age_on(d("1952-03-01"), d("2022-02-28")), 69);
-        assert_eq!(age_on(d("1952-03-01"), d("2022-03-01")), 70);
+        // The same age all year: a birthday never moves a person between bands.
+        assert_eq!(age_in_year_of(d("1952-03-01"), d("2022-02-28")), 69);
+        assert_eq!(age_in_year_of(d("1952-03-01"), d("2022-03-01")), 69);
+        assert_eq!(age_in_year_of(d("1952-03-01"), d("2022-12-31")), 69);
+        assert_eq!(age_in_year_of(d("1952-01-01"), d("2022-06-01")), 70);
+        assert_eq!(age_in_year_of(d("1952-03-01"), d("2023-01-01")), 70);
     }
 }

@@ -1,25 +1,37 @@
 //! Population counts. These read person rows but return only their attributes needed for
 //! counting (birth date, sex, diagnosis and plan flags), never who they are.
 
+use crate::access::{RecordKey, RecordKeys};
 use crate::db::tables::{clinics, patients, plan_versions};
 use crate::db::{DbConnection, DbError};
 use crate::domain::PlanType;
 use chrono::NaiveDate;
+use diesel::dsl::min;
 use diesel::prelude::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-/// One listed patient with at least one diagnosis, as counting sees them.
+/// One listed patient with at least one diagnosis, as counting sees them: their record key
+/// (never who they are), birth date and sex, diagnoses, and when they first had a plan of
+/// each type, so that one read serves any as-of date.
 #[derive(Debug, Clone)]
 pub struct Counted {
+    pub key: RecordKey,
     pub ydernummer: String,
     pub birth_date: NaiveDate,
     pub sex: String,
     pub has_kol: bool,
     pub has_dm2: bool,
     pub has_ihd: bool,
-    pub planned_kol: bool,
-    pub planned_dm2: bool,
-    pub planned_ihd: bool,
+    /// The local date of the first plan version of each type (KOL, DM2, IHD), any clinic.
+    pub first_plan: [Option<NaiveDate>; 3],
+}
+
+fn type_slot(t: PlanType) -> usize {
+    match t {
+        PlanType::Kol => 0,
+        PlanType::Dm2 => 1,
+        PlanType::Ihd => 2,
+    }
 }
 
 impl Counted {
@@ -30,13 +42,9 @@ impl Counted {
             PlanType::Ihd => self.has_ihd,
         }
     }
-    /// A plan of this type (from any clinic) on or before the as-of date.
-    pub fn planned(&self, t: PlanType) -> bool {
-        match t {
-            PlanType::Kol => self.planned_kol,
-            PlanType::Dm2 => self.planned_dm2,
-            PlanType::Ihd => self.planned_ihd,
-        }
+    /// A plan of this type (from any clinic) on or before `d`.
+    pub fn planned(&self, t: PlanType, d: NaiveDate) -> bool {
+        self.first_plan[type_slot(t)].is_some_and(|first| first <= d)
     }
 }
 
@@ -47,13 +55,13 @@ pub enum Clinics {
     Cluster(String),
 }
 
-/// The listed patients with a diagnosis of the clinics chosen, as of `d`. Two index-driven
-/// reads (the patients, then which of them have plans) rather than one statement with
-/// correlated subqueries, which PostgreSQL plans as scans of every plan version.
+/// The listed patients with a diagnosis of the clinics chosen. Two index-driven reads (the
+/// patients, then the first plan of each type of each of them) rather than one statement
+/// with correlated subqueries, which PostgreSQL plans as scans of every plan version.
 pub fn counted(
     conn: &mut DbConnection,
     which: &Clinics,
-    d: NaiveDate,
+    keys: &RecordKeys,
 ) -> Result<Vec<Counted>, DbError> {
     let ydernumre: Vec<String> = match which {
         Clinics::One(y) => vec![y.clone()],
@@ -82,31 +90,44 @@ pub fn counted(
             patients::has_ihd,
         ))
         .load(conn)?;
-    let mut planned: HashSet<(String, String)> = HashSet::new();
+    let mut first: HashMap<(String, String), NaiveDate> = HashMap::new();
     let cprs: Vec<&String> = rows.iter().map(|r| &r.0).collect();
     for chunk in cprs.chunks(5_000) {
-        let found: Vec<(String, String)> = plan_versions::table
+        let found: Vec<(String, String, Option<NaiveDate>)> = plan_versions::table
             .filter(plan_versions::cpr.eq_any(chunk))
-            .filter(plan_versions::local_date.le(d))
-            .select((plan_versions::cpr, plan_versions::plan_type))
-            .distinct()
+            .group_by((plan_versions::cpr, plan_versions::plan_type))
+            .select((
+                plan_versions::cpr,
+                plan_versions::plan_type,
+                min(plan_versions::local_date),
+            ))
             .load(conn)?;
-        planned.extend(found);
+        first.extend(
+            found
+                .into_iter()
+                .filter_map(|(cpr, t, d)| Some(((cpr, t), d?))),
+        );
     }
-    let has = |cpr: &str, t: PlanType| planned.contains(&(cpr.to_string(), t.as_str().to_string()));
     Ok(rows
         .into_iter()
         .map(
-            |(cpr, ydernummer, birth_date, sex, has_kol, has_dm2, has_ihd)| Counted {
-                planned_kol: has(&cpr, PlanType::Kol),
-                planned_dm2: has(&cpr, PlanType::Dm2),
-                planned_ihd: has(&cpr, PlanType::Ihd),
-                ydernummer,
-                birth_date,
-                sex,
-                has_kol,
-                has_dm2,
-                has_ihd,
+            |(cpr, ydernummer, birth_date, sex, has_kol, has_dm2, has_ihd)| {
+                let first_of =
+                    |t: PlanType| first.get(&(cpr.clone(), t.as_str().to_string())).copied();
+                Counted {
+                    key: keys.of(&cpr),
+                    first_plan: [
+                        first_of(PlanType::Kol),
+                        first_of(PlanType::Dm2),
+                        first_of(PlanType::Ihd),
+                    ],
+                    ydernummer,
+                    birth_date,
+                    sex,
+                    has_kol,
+                    has_dm2,
+                    has_ihd,
+                }
             },
         )
         .collect())

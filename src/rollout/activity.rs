@@ -69,7 +69,8 @@ pub struct Group {
     pub plans: i64,
     pub new_plans: i64,
     pub clinics: i64,
-    pub patients: i64,
+    /// The distinct patients, as disclosure control identifies them.
+    pub patients: crate::access::PersonSet,
 }
 
 impl Group {

@@ -3,11 +3,11 @@
 use super::activity::{self, ActivityOrder, Dimension};
 use super::metrics::{self, ClinicFigures};
 use super::repo;
-use crate::access::{self, Disclosure, PersonCount, Rate};
+use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Suppression};
 use crate::auth::Actor;
 use crate::clusters::graphql::{Clinic, Cluster, Region};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
-use crate::gql::{self, bad_input, date_arg, db_error, Date};
+use crate::gql::{self, bad_input, date_arg, db_error, Date, Window};
 use crate::plans::graphql::PlanType;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
@@ -93,12 +93,16 @@ impl Rollout {
     async fn inactive_clinics(&self, ctx: &Context<'_>) -> gql::Result<InactiveClinics> {
         let f = self.figures(ctx).await?;
         let dir = gql::directory(ctx).await?;
+        let viewer = gql::viewer(ctx)?;
         Ok(InactiveClinics {
             count: f.inactive,
             clinics: f
                 .inactive_clinics
                 .iter()
-                .filter_map(|y| dir.clinics.get(y).cloned().map(Clinic))
+                .filter_map(|y| dir.clinics.get(y))
+                .filter(|c| viewer.lists_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()))
+                .cloned()
+                .map(Clinic)
                 .collect(),
         })
     }
@@ -112,17 +116,25 @@ impl Rollout {
         })
     }
     /// Patients with a plan, and those who viewed a plan in the app in the 12 months to the
-    /// date. Person counts: disclosure-controlled.
+    /// date. Person counts: disclosure-controlled, over whole months (to the end of the
+    /// date's month; `window` says so).
     async fn app_users(&self, ctx: &Context<'_>) -> gql::Result<AppUsers> {
-        let (after, until) = (metrics::year_back(self.as_of), self.as_of);
+        let d = gql::viewer(ctx)?.controlled();
+        let until = CountWindow::new(&d, None, self.as_of).to;
+        let after = metrics::year_back(until);
         let region = self.region.map(|r| r.as_str());
         let (with_plan, active) = gql::snapshot(ctx).await?.app_users(after, until, region);
-        let d = gql::viewer(ctx)?.disclosure(false);
         let (with_plan, active) = (d.count(with_plan), d.count(active));
         Ok(AppUsers {
             with_plan,
             active,
             share: Disclosure::rate(active, with_plan),
+            window: CountWindow {
+                from: after.succ_opt(),
+                to: until,
+                widened: until != self.as_of,
+            }
+            .into(),
             targets: targets(metrics::APP_USER_TARGETS),
         })
     }
@@ -196,9 +208,10 @@ pub struct BucketCount {
 /// Open clinics that made no plan at all: whom to call.
 #[derive(SimpleObject)]
 pub struct InactiveClinics {
-    /// How many.
+    /// How many (in the whole area the figures are for).
     pub count: i64,
-    /// The clinics, by ydernummer (regions and the ministry).
+    /// The clinics, by ydernummer: those the viewer reaches (a region user its own region's,
+    /// a clinician its own cluster's, the ministry all).
     pub clinics: Vec<Clinic>,
 }
 
@@ -222,6 +235,8 @@ pub struct AppUsers {
     pub active: PersonCount,
     /// active / withPlan.
     pub share: Rate,
+    /// The dates counted: the 12 months to the end of the date's month.
+    pub window: Window,
     /// The steering group's targets for the share.
     pub targets: Vec<Target>,
 }
@@ -403,6 +418,9 @@ impl ActivityRow {
 /// The answer to an activity question.
 #[derive(SimpleObject)]
 pub struct ActivityResult {
+    /// The dates counted: `from`..`to` as asked, or widened to whole months when the answer
+    /// holds controlled person counts.
+    pub window: Window,
     /// The groups, at most `limit`.
     pub rows: Vec<ActivityRow>,
     /// All versions matching the filter, ungrouped.
@@ -470,6 +488,17 @@ impl RolloutQuery {
             ));
         }
         let f = filter.unwrap_or_default();
+        // Regions and the ministry only (policy): their person counts are controlled.
+        let disclosure = viewer.controlled();
+        // Person counts of a hand-picked union of clinics or clusters are not given to
+        // controlled viewers: the differences of such unions isolate a few persons again and
+        // again, which is what averaging needs (README, "Disclosure control").
+        let union = [f.clinics.as_ref(), f.clusters.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|list| list.len() > 1);
+        let window = CountWindow::new(&disclosure, Some(from), to);
+        let (from, to) = (window.from.unwrap_or(from), window.to);
         let mut regions = filter_list("filter.regions", f.regions, |r| {
             RegionCode::parse(r).map(|_| ())
         })?;
@@ -503,17 +532,27 @@ impl RolloutQuery {
         let (mut groups, total) = gql::snapshot(ctx).await?.activity(&question);
         let truncated = groups.len() > limit as usize;
         groups.truncate(limit as usize);
-        let disclosure = viewer.disclosure(false);
-        let cells: Vec<i64> = groups.iter().map(|g| g.patients).collect();
+        // Each cell is controlled on its own set of persons, so cutting rows at `limit` hides
+        // nothing that another row or the total would give away.
+        let count = |set| {
+            if union {
+                disclosure.withheld(set, Suppression::UnionOfClinics)
+            } else {
+                disclosure.count(set)
+            }
+        };
         let rows = groups
             .into_iter()
-            .zip(disclosure.breakdown(&cells))
-            .map(|(group, patients)| ActivityRow { group, patients })
+            .map(|group| ActivityRow {
+                patients: count(group.patients),
+                group,
+            })
             .collect();
         Ok(Some(ActivityResult {
+            window: window.into(),
             rows,
             total: ActivityRow {
-                patients: disclosure.count(total.patients),
+                patients: count(total.patients),
                 group: total,
             },
             truncated,

@@ -3,6 +3,7 @@
 
 use super::metrics::{self, ClinicFigures, NewMaintained};
 use super::snapshot::Snapshot;
+use crate::access::RecordKeys;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
 use chrono::NaiveDate;
@@ -10,8 +11,10 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-pub fn build(conn: &mut DbConnection, d: NaiveDate) -> Result<Value, DbError> {
-    let snapshot = Snapshot::load(conn)?;
+/// Exact figures (an operator's report, not an API answer): the record keys are needed only to
+/// load the aggregates.
+pub fn build(conn: &mut DbConnection, d: NaiveDate, keys: &RecordKeys) -> Result<Value, DbError> {
+    let snapshot = Snapshot::load(conn, keys)?;
     let dir = &snapshot.directory;
     let after = metrics::year_back(d);
     let windows = snapshot.clinic_windows(after, d);
@@ -49,7 +52,7 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate) -> Result<Value, DbError> {
         "as_of": d.to_string(),
         "national": figures_json(&national),
         "region": region,
-        "app_users": { "with_plan": with_plan, "active": active },
+        "app_users": { "with_plan": with_plan.len(), "active": active.len() },
         "year_to_date": {
             "national": metrics::year_to_date(&days, d, |_| true),
             "region": ytd_region,

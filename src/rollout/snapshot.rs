@@ -10,6 +10,7 @@
 
 use super::activity::{ActivityOrder, Dimension, Group, Question};
 use super::metrics::{ClinicWindow, DayCount};
+use crate::access::{PersonSet, RecordKey, RecordKeys};
 use crate::clusters::Directory;
 use crate::db::tables::{app_events, plan_versions};
 use crate::db::{data_version, Db, DbConnection, DbError};
@@ -62,6 +63,8 @@ pub struct Snapshot {
     /// Sorted by day.
     facts: Vec<Fact>,
     patients: HashMap<String, u32>,
+    /// Per patient: their record key (disclosure control).
+    keys: Vec<RecordKey>,
     /// Per patient: the local day of their first plan version, and of their first made by a
     /// clinic of each region.
     first_plan: Vec<Day>,
@@ -96,7 +99,7 @@ fn source_index(s: &str) -> u8 {
 impl Snapshot {
     /// Reads everything the rollout needs. The version is read first: data committed while
     /// loading makes the next request rebuild again, never miss it.
-    pub fn load(conn: &mut DbConnection) -> Result<Self, DbError> {
+    pub fn load(conn: &mut DbConnection, record_keys: &RecordKeys) -> Result<Self, DbError> {
         let version = data_version(conn)?;
         let directory = Arc::new(crate::clusters::repo::directory(conn)?);
         let cluster_ids: Vec<&String> = directory.clusters.keys().collect();
@@ -132,13 +135,21 @@ impl Snapshot {
         let mut patients: HashMap<String, u32> = HashMap::new();
         let mut first_plan: Vec<Day> = Vec::new();
         let mut first_in_region: Vec<[Day; REGIONS]> = Vec::new();
+        let mut keys: Vec<RecordKey> = Vec::new();
         let mut facts = Vec::with_capacity(rows.len());
         for (d, y, cpr, t, s, is_new) in rows {
             let Some(&clinic) = clinic_index.get(&y) else {
                 continue;
             };
             let next = patients.len() as u32;
-            let patient = *patients.entry(cpr).or_insert(next);
+            let patient = match patients.get(&cpr) {
+                Some(&p) => p,
+                None => {
+                    keys.push(record_keys.of(&cpr));
+                    patients.insert(cpr, next);
+                    next
+                }
+            };
             if patient == next {
                 first_plan.push(NEVER);
                 first_in_region.push([NEVER; REGIONS]);
@@ -176,6 +187,7 @@ impl Snapshot {
             cluster_names,
             facts,
             patients,
+            keys,
             first_plan,
             first_in_region,
             events,
@@ -252,7 +264,7 @@ impl Snapshot {
         after: NaiveDate,
         until: NaiveDate,
         region: Option<&str>,
-    ) -> (i64, i64) {
+    ) -> (PersonSet, PersonSet) {
         let u = day(until);
         let r = region.map(region_index);
         let first = |p: u32| match r {
@@ -260,22 +272,23 @@ impl Snapshot {
             Some(_) => NEVER,
             None => self.first_plan[p as usize],
         };
-        let with_plan = (0..self.first_plan.len() as u32)
+        let with_plan: PersonSet = (0..self.first_plan.len() as u32)
             .filter(|&p| first(p) <= u)
-            .count();
+            .map(|p| self.keys[p as usize])
+            .collect();
         let (a, b) = (day(after), u);
         let mut seen = vec![false; self.first_plan.len()];
-        let mut active = 0i64;
+        let mut active = PersonSet::default();
         let live = self.live.lock().map(|l| l.clone()).unwrap_or_default();
         let lo = self.events.partition_point(|e| e.0 <= a);
         let hi = self.events.partition_point(|e| e.0 <= b);
         for &(d, p) in self.events[lo..hi.max(lo)].iter().chain(live.iter()) {
             if d > a && d <= b && !seen[p as usize] && first(p) <= u {
                 seen[p as usize] = true;
-                active += 1;
+                active.add(self.keys[p as usize]);
             }
         }
-        (with_plan as i64, active)
+        (with_plan, active)
     }
 
     /// Adds a plan view recorded by this process.
@@ -383,7 +396,11 @@ impl Snapshot {
                 plans: acc.plans,
                 new_plans: acc.new_plans,
                 clinics: acc.clinics.len() as i64,
-                patients: acc.patients.len() as i64,
+                patients: acc
+                    .patients
+                    .iter()
+                    .map(|&p| self.keys[p as usize])
+                    .collect(),
                 ..Group::default()
             };
             for (dim, k) in q.group_by.iter().zip(key) {
@@ -415,15 +432,17 @@ pub struct Aggregates {
     building: Mutex<()>,
     refreshing: AtomicBool,
     refresh_every: Duration,
+    record_keys: RecordKeys,
 }
 
 impl Aggregates {
-    pub fn new(refresh_every: Duration) -> Arc<Self> {
+    pub fn new(refresh_every: Duration, record_keys: RecordKeys) -> Arc<Self> {
         Arc::new(Self {
             current: RwLock::new(None),
             building: Mutex::new(()),
             refreshing: AtomicBool::new(false),
             refresh_every,
+            record_keys,
         })
     }
 
@@ -448,7 +467,7 @@ impl Aggregates {
             }
         }
         let started = Instant::now();
-        let snapshot = Arc::new(Snapshot::load(conn)?);
+        let snapshot = Arc::new(Snapshot::load(conn, &self.record_keys)?);
         tracing::info!(
             version = snapshot.version,
             plan_versions = snapshot.facts.len(),
@@ -482,6 +501,11 @@ impl Aggregates {
         }
         let me = self.clone();
         db.run(move |c| me.build(c, Some(version))).await
+    }
+
+    /// The record keys of disclosure control, the same the snapshot's person sets use.
+    pub fn record_keys(&self) -> &RecordKeys {
+        &self.record_keys
     }
 
     /// Adds a view recorded by this process to the current snapshot.

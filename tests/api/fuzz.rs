@@ -134,8 +134,10 @@ fn random_documents_never_panic_the_request_path() {
         settings.access.patient_id_key.expose(),
     )
     .expect("patient id key");
+    let keys = forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())
+        .expect("record key secret");
     let schema =
-        forloeb_gateway::schema::build(db, Aggregates::new(Duration::from_secs(3600)), ids);
+        forloeb_gateway::schema::build(db, Aggregates::new(Duration::from_secs(3600), keys), ids);
     let cases: usize = std::env::var("FORLOEB_TEST_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

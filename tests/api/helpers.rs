@@ -170,6 +170,12 @@ pub fn test_settings(db_url: &str) -> Settings {
     // the trusted-document and rate-limit tests turn the defaults back on.
     s.documents.ad_hoc_roles = forloeb_gateway::auth::Role::ALL.to_vec();
     s.rate_limit.enabled = false;
+    // Likewise they ask many controlled counts; the disclosure tests use the shipped budget.
+    s.access.cell_budget.clinician = 1_000_000;
+    s.access.cell_budget.region = 1_000_000;
+    s.access.cell_budget.ministry = 1_000_000;
+    // Not the demo secret, which is refused next to a JWKS (the auth tests configure one).
+    s.access.record_key_secret = Secret::new("7465".repeat(16));
     s
 }
 
@@ -178,6 +184,7 @@ pub fn shipped_defaults(s: &mut Settings) {
     let d = Settings::load_from(None, Vec::new()).expect("default settings");
     s.documents = d.documents;
     s.rate_limit = d.rate_limit;
+    s.access.cell_budget = d.access.cell_budget;
 }
 
 /// A running gateway. Dropping it stops the server, then removes its database.

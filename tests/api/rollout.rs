@@ -13,7 +13,8 @@ fn expected() -> Value {
 
 const ROLLOUT: &str = "query R($d: String!, $r: String) { rollout(asOf: $d, region: $r) { \
     openClinics ok22 { met distribution { bucket clinics } } inactiveClinics { count clinics { ydernummer } } \
-    heartPlanClinics { clinics } appUsers { withPlan { value } active { value } } yearToDate { plans } } }";
+    heartPlanClinics { clinics } appUsers { withPlan { value } active { value } window { to widened } } \
+    yearToDate { plans } } }";
 
 #[test]
 fn rollout_matches_the_reference_for_the_nation_and_each_region() {
@@ -47,10 +48,20 @@ fn rollout_matches_the_reference_for_the_nation_and_each_region() {
                 None => &want["year_to_date"][d]["national"],
             };
             assert_eq!(&got["yearToDate"]["plans"], ytd, "{d} {r:?}");
-            if r.is_none() {
+            // App users are person counts: controlled (within ±2 of the truth, or suppressed),
+            // over whole months: 2022-05-18 is counted to the end of May.
+            if r.is_none() && d == "2022-12-31" {
                 let app_users = &want[d]["app_users"];
-                assert_eq!(got["appUsers"]["withPlan"]["value"], app_users["with_plan"]);
-                assert_eq!(got["appUsers"]["active"]["value"], app_users["active"]);
+                for (field, key) in [("withPlan", "with_plan"), ("active", "active")] {
+                    let (shown, truth) = (
+                        got["appUsers"][field]["value"].as_i64(),
+                        app_users[key].as_i64().expect("reference"),
+                    );
+                    assert!(
+                        shown.is_none_or(|v| (v - truth).abs() <= 2),
+                        "{field}: {shown:?} against {truth}"
+                    );
+                }
             }
         }
     }
@@ -72,44 +83,63 @@ fn rollout_matches_the_reference_for_the_nation_and_each_region() {
     }
 }
 
+/// Each clinic's own clinicians see its row exactly as the reference counts it; the other
+/// clinics of the cluster, and the ministry, see controlled counts: within ±2, or suppressed.
 #[test]
 fn the_cluster_view_lists_each_clinic_with_the_reference_figures() {
     let app = spawn_app();
     app.import(&helpers::fixture("feed"));
     let want = expected();
-    let q = "{ cluster(id: \"K1084-01\") { view(asOf: \"2022-05-18\") { clinics { clinic { ydernummer } \
-             newPlans12m ok22Met inactive coverage { type diagnosed { value } withPlan { value } } } } } }";
-    let got = app.graphql_as(&ministry(), q, json!({})).json();
-    let rows = got["data"]["cluster"]["view"]["clinics"]
+    let q = "{ cluster(id: \"K1084-01\") { view(asOf: \"2022-12-31\") { clinics { clinic { ydernummer } \
+             newPlans12m ok22Met inactive coverage { type diagnosed { value controlled } \
+             withPlan { value controlled } withoutPlan { value controlled } } } } } }";
+    let members = want["2022-12-31"]["cluster_members"]["K1084-01"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let members = want["2022-05-18"]["cluster_members"]["K1084-01"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(rows.len(), members.len(), "{got}");
-    for row in rows {
-        let y = row["clinic"]["ydernummer"].as_str().expect("y");
-        let c = &want["2022-05-18"]["clinic"][y];
-        assert_eq!(row["newPlans12m"], c["new_12m"], "{y}");
-        assert_eq!(row["ok22Met"], c["ok22_met"], "{y}");
-        assert_eq!(row["inactive"], c["inactive"], "{y}");
-        for cov in row["coverage"].as_array().expect("coverage") {
-            let t = cov["type"].as_str().expect("type");
-            let [planned, diagnosed] =
-                [0, 1].map(|i| want["2022-05-18"]["coverage"][y][t][i].as_i64());
-            for (value, reference) in [
-                (&cov["withPlan"]["value"], planned),
-                (&cov["diagnosed"]["value"], diagnosed),
-            ] {
-                // Suppressed (null) for small cells; otherwise exact.
-                if let Some(v) = value.as_i64() {
-                    assert_eq!(Some(v), reference, "{y} {t}");
+    let mut exact_rows = 0;
+    let mut viewers = vec![("ministry".to_string(), ministry())];
+    for m in &members {
+        let y = m.as_str().expect("member");
+        viewers.push((y.to_string(), clinician(y)));
+    }
+    for (who, token) in viewers {
+        let got = app.graphql_as(&token, q, json!({})).json();
+        let rows = got["data"]["cluster"]["view"]["clinics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(rows.len(), members.len(), "{got}");
+        for row in rows {
+            let y = row["clinic"]["ydernummer"].as_str().expect("y");
+            let c = &want["2022-12-31"]["clinic"][y];
+            assert_eq!(row["newPlans12m"], c["new_12m"], "{y}");
+            assert_eq!(row["ok22Met"], c["ok22_met"], "{y}");
+            assert_eq!(row["inactive"], c["inactive"], "{y}");
+            let own = who == y;
+            exact_rows += usize::from(own);
+            for cov in row["coverage"].as_array().expect("coverage") {
+                let t = cov["type"].as_str().expect("type");
+                let [planned, diagnosed] =
+                    [0, 1].map(|i| want["2022-12-31"]["coverage"][y][t][i].as_i64());
+                let without = diagnosed.zip(planned).map(|(d, p)| d - p);
+                for (field, reference) in [
+                    ("withPlan", planned),
+                    ("diagnosed", diagnosed),
+                    ("withoutPlan", without),
+                ] {
+                    let value = cov[field]["value"].as_i64();
+                    assert_eq!(cov[field]["controlled"], json!(!own), "{who} {y} {t}");
+                    if own {
+                        assert_eq!(value, reference, "{y} {t} {field}, own clinic: exact");
+                    } else if let (Some(v), Some(r)) = (value, reference) {
+                        assert!((v - r).abs() <= 2, "{who} sees {y} {t} {field}: {v} vs {r}");
+                    }
                 }
             }
         }
     }
+    assert_eq!(exact_rows, members.len(), "every clinic seen by its own");
 }
 
 #[test]
@@ -190,9 +220,25 @@ fn figures_follow_late_data_and_live_use() {
         app.graphql_as(&ministry(), &users, json!({})).json()["data"]["rollout"]["appUsers"]
             ["active"]["value"]
             .as_i64()
-            .expect("active users")
     };
-    let was = active(&app);
+    // The operator's report counts exactly; the API's count is controlled.
+    let exact = |app: &crate::helpers::TestApp| {
+        let out = forloeb()
+            .args([
+                "report",
+                "--format",
+                "json",
+                "--as-of",
+                &today,
+                "--database",
+            ])
+            .arg(app.db.url())
+            .output()
+            .expect("report");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("report json");
+        report["app_users"]["active"].as_i64().expect("active")
+    };
+    let was = exact(&app);
     // Five patients with plans read them in the app today (five: fewer would be suppressed).
     let text = std::fs::read_to_string(helpers::fixture("feed/plans.ndjson")).expect("plans");
     let mut readers: Vec<String> = text
@@ -218,8 +264,16 @@ fn figures_follow_late_data_and_live_use() {
         );
     }
     assert_eq!(
-        active(&app),
+        exact(&app),
         was + 5,
         "the patients' own reads count as live use"
+    );
+    // The gateway's own snapshot took the reads at once: its controlled count is within ±2
+    // of the new exact count, or suppressed when that lands from 1 to 4.
+    let shown = active(&app);
+    assert!(
+        shown.is_none_or(|v| (v - (was + 5)).abs() <= 2),
+        "{shown:?} against {}",
+        was + 5
     );
 }

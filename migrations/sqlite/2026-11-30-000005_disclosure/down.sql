@@ -1,0 +1,2 @@
+DROP TABLE question_log;
+DROP TABLE disclosure_cells;
