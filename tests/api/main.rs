@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod cli;
+mod disclosure;
 mod federation;
 mod fuzz;
 mod graphql_http;

@@ -21,7 +21,8 @@ FEED = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "feed"
 PERSON_FIELDS = {"cpr", "birthDate", "sex", "goals", "measurements", "diagnoses", "history"}
 KNOWN_CODES = {
     "BAD_REQUEST", "BAD_USER_INPUT", "FORBIDDEN", "OPERATION_LIMIT", "GRAPHQL_VALIDATION_FAILED",
-    "PERSISTED_QUERY_REQUIRED", "PERSISTED_QUERY_NOT_FOUND", "UNAUTHENTICATED", "TIMEOUT", None,
+    "PERSISTED_QUERY_REQUIRED", "PERSISTED_QUERY_NOT_FOUND", "UNAUTHENTICATED", "TIMEOUT",
+    "DISCLOSURE_BUDGET", None,
 }
 LEAKS = ("select ", "insert ", "sqlite", "postgres", "diesel", ".rs:", "panicked", "/src/")
 
@@ -37,7 +38,12 @@ def _lines(name):
 
 
 def _clinic_people(ydernummer):
-    people = {r.get("cpr") for r in _lines("patients.ndjson") if r.get("ydernummer") == ydernummer}
+    # Listed at the clinic (a line with "listed": false is no listing), or treated by it.
+    people = {
+        r.get("cpr")
+        for r in _lines("patients.ndjson")
+        if r.get("ydernummer") == ydernummer and r.get("listed", True) is not False
+    }
     people |= {r.get("cpr") for r in _lines("plans.ndjson") if r.get("ydernummer") == ydernummer}
     return people
 
@@ -98,6 +104,9 @@ def access_rules(ctx, response, case):
             count = value.get("value")
             if isinstance(count, int) and 0 < count < THRESHOLD:
                 raise AssertionError(f"{ROLE} got a count of {count} at {path}")
+            # Only a clinic's own clinicians get exact person counts.
+            if value.get("controlled") is False:
+                raise AssertionError(f"{ROLE} got an exact person count at {path}")
         if ROLE == "supplier" and key not in ("apiVersion", "__typename") and not isinstance(
             value, (dict, list)
         ):

@@ -18,10 +18,12 @@ fi
 work=$(mktemp -d)
 trap 'stop_gateway; rm -rf "$work"' EXIT
 # Every role may send its own documents here, so that generated queries reach the resolvers
-# and the access rules (the trusted-document gate is tested in the Rust suite). No rate limits.
+# and the access rules (the trusted-document gate is tested in the Rust suite). No rate limits,
+# and a disclosure budget that generated questions do not exhaust (tested in the Rust suite).
 start_gateway "$bin" "$work" \
   FORLOEB_DOCUMENTS_AD_HOC_ROLES='["patient","clinician","region","ministry","supplier"]' \
-  FORLOEB_RATE_LIMIT_ENABLED=false
+  FORLOEB_RATE_LIMIT_ENABLED=false \
+  FORLOEB_ACCESS_CELL_BUDGET='{ clinician = 1000000, region = 1000000, ministry = 1000000 }'
 status=0
 while read -r role claim args; do
   # shellcheck disable=SC2086
