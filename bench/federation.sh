@@ -21,6 +21,7 @@ fi
 region=${REGION:-1083}
 start_federation "$bin" "$work" \
   FORLOEB_DOCUMENTS_AD_HOC_ROLES='["patient","clinician","region","ministry","supplier"]' \
+  FORLOEB_ACCESS_CELL_BUDGET='{ clinician = 1000000, region = 1000000, ministry = 1000000 }' \
   FORLOEB_RATE_LIMIT_ENABLED=false FORLOEB_LOG_FILTER=warn
 ops=$root/schema/operations
 cases=$(python3 - "$ops" "$("$bin" token --role patient --cpr "$cpr")" \

@@ -200,33 +200,9 @@ fn main() {
             let doc = operation(name);
             let mut times = Vec::with_capacity(runs);
             for i in 0..runs + 5 {
-                let started = Instant::now();
-                let viewer = gql::viewer_for(&db, principal.clone(), 5)
-                    .await
-                    .expect("viewer");
-                let request = async_graphql::Request::new(doc.clone())
-                    .variables(async_graphql::Variables::from_json(vars.clone()));
-                let (request, state) = gql::attach(request, &db, Some(viewer));
-                let response = schema.execute(request).await;
-                assert!(response.errors.is_empty(), "{name}: {:?}", response.errors);
-                if !state.trail.is_empty() {
-                    let p = principal.clone();
-                    db.run(move |c| {
-                        write_audit(
-                            c,
-                            &state.trail,
-                            &p,
-                            "bench",
-                            Some("bench"),
-                            Timestamp::now(),
-                        )
-                        .map_err(|e| e.0)
-                    })
-                    .await
-                    .expect("audit");
-                }
+                let ms = run_once(&schema, &db, &principal, &doc, &vars).await;
                 if i >= 5 {
-                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                    times.push(ms);
                 }
             }
             times.sort_by(|a, b| a.total_cmp(b));
@@ -244,5 +220,137 @@ fn main() {
                 times[times.len() - 1]
             );
         }
+        disclosure_cost(&schema, &db, &clinic, &cluster, &region, runs).await;
     });
+}
+
+/// One request through the schema, extension, per-request state and audit write; ms.
+async fn run_once(
+    schema: &schema::GatewaySchema,
+    db: &Db,
+    principal: &Principal,
+    doc: &str,
+    vars: &serde_json::Value,
+) -> f64 {
+    let started = Instant::now();
+    let viewer = gql::viewer_for(db, principal.clone(), 5)
+        .await
+        .expect("viewer");
+    let request = async_graphql::Request::new(doc.to_string())
+        .variables(async_graphql::Variables::from_json(vars.clone()));
+    let (request, state) = gql::attach(request, db, Some(viewer));
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{doc}: {:?}", response.errors);
+    if !state.trail.is_empty() {
+        let p = principal.clone();
+        db.run(move |c| {
+            write_audit(
+                c,
+                &state.trail,
+                &p,
+                "bench",
+                Some("bench"),
+                Timestamp::now(),
+            )
+            .map_err(|e| e.0)
+        })
+        .await
+        .expect("audit");
+    }
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// What disclosure control costs: each query answered with controlled person counts against
+/// the same query answered without them, in alternating rounds (median of the rounds' p50s).
+/// Where a viewer gets exact counts (a clinic's own clinicians) that is the baseline; the
+/// rollout's app users and the ad-hoc patients have no exact viewer, so their baseline is the
+/// same query without the person counts, an upper bound on what the cell keys cost.
+async fn disclosure_cost(
+    schema: &schema::GatewaySchema,
+    db: &Db,
+    clinic: &str,
+    cluster: &str,
+    region: &str,
+    runs: usize,
+) {
+    let own = Principal::new(
+        "bench",
+        Actor::Clinician(Ydernummer::parse(clinic).expect("y")),
+    );
+    let regional = Principal::new(
+        "bench",
+        Actor::Region(RegionCode::parse(region).expect("region")),
+    );
+    let ministry = Principal::new("bench", Actor::Ministry);
+    let population = format!(
+        "{{ clinic(ydernummer: \"{clinic}\") {{ population(asOf: \"2022-12-31\") {{ diagnosed {{ value }} \
+         withPlan {{ value }} withoutPlan {{ value }} byAgeBand {{ count {{ value }} }} bySex {{ count {{ value }} }} }} }} }}"
+    );
+    let view = |counts: bool| {
+        format!(
+            "{{ cluster(id: \"{cluster}\") {{ view(asOf: \"2022-12-31\") {{ clinics {{ newPlans12m {} }} }} }} }}",
+            if counts { "coverage { diagnosed { value } withPlan { value } withoutPlan { value } }" } else { "" }
+        )
+    };
+    let users = |counts: bool| {
+        format!(
+            "{{ rollout(asOf: \"2022-12-31\", region: \"{region}\") {{ openClinics yearToDate {{ plans }} {} }} }}",
+            if counts { "appUsers { withPlan { value } active { value } }" } else { "" }
+        )
+    };
+    let activity = |counts: bool| {
+        format!(
+            "{{ planActivity(from: \"2022-01-01\", to: \"2022-12-31\", groupBy: [REGION, TYPE, MONTH], limit: 1000) \
+             {{ rows {{ plans newPlans {} }} }} }}",
+            if counts { "patients { value }" } else { "" }
+        )
+    };
+    let pairs: Vec<(&str, (Principal, String), (Principal, String))> = vec![
+        (
+            "clinic population",
+            (regional.clone(), population.clone()),
+            (own.clone(), population),
+        ),
+        (
+            "cluster view coverage",
+            (regional.clone(), view(true)),
+            (own, view(true)),
+        ),
+        (
+            "app users (region)",
+            (regional.clone(), users(true)),
+            (regional, users(false)),
+        ),
+        (
+            "planActivity patients",
+            (ministry.clone(), activity(true)),
+            (ministry, activity(false)),
+        ),
+    ];
+    let none = serde_json::json!({});
+    println!(
+        "\n{:<24} {:>12} {:>12} {:>8}   (p50 ms, median of 5 alternating rounds of {} runs)",
+        "disclosure control",
+        "controlled",
+        "baseline",
+        "ratio",
+        runs / 5
+    );
+    for (label, (pc, qc), (pb, qb)) in pairs {
+        let (mut controlled, mut baseline) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            for (p, q, out) in [(&pc, &qc, &mut controlled), (&pb, &qb, &mut baseline)] {
+                let mut t: Vec<f64> = Vec::new();
+                for _ in 0..(runs / 5).max(3) {
+                    t.push(run_once(schema, db, p, q, &none).await);
+                }
+                t.sort_by(|a, b| a.total_cmp(b));
+                out.push(percentile(&t, 0.5));
+            }
+        }
+        controlled.sort_by(|a, b| a.total_cmp(b));
+        baseline.sort_by(|a, b| a.total_cmp(b));
+        let (c, b) = (percentile(&controlled, 0.5), percentile(&baseline, 0.5));
+        println!("{label:<24} {c:>12.3} {b:>12.3} {:>8.2}", c / b);
+    }
 }

@@ -11,9 +11,11 @@ source "$root/tests/support/federation.sh"
 work=$(mktemp -d)
 trap 'stop_federation; rm -rf "$work"' EXIT
 # Behind a router every role sends planned documents (trusted documents are the router's
-# job); rate limits are off so the comparison is not throttled.
+# job), so the subgraphs would charge even the named operations to the disclosure budget
+# (README, Deployment); budget and rate limits are lifted so the comparison is not throttled.
 start_federation "$bin" "$work" \
   FORLOEB_DOCUMENTS_AD_HOC_ROLES='["patient","clinician","region","ministry","supplier"]' \
+  FORLOEB_ACCESS_CELL_BUDGET='{ clinician = 1000000, region = 1000000, ministry = 1000000 }' \
   FORLOEB_RATE_LIMIT_ENABLED=false
 ROUTER_URL=$ROUTER_URL GATEWAY_URL=$GATEWAY_URL PLANS_URL=$PLANS_URL \
   TOKENS=$(federation_tokens "$bin") \
