@@ -7,7 +7,7 @@
 //! operation runs through the same schema, extension, per-request state and audit write as an
 //! HTTP request, without the socket. Prints p50, p90, p99 and max per operation in ms.
 
-use forloeb_gateway::access::write_audit;
+use forloeb_gateway::access::{write_audit, AuditContext};
 use forloeb_gateway::auth::{Actor, Principal};
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db};
@@ -244,15 +244,13 @@ async fn run_once(
     if !state.trail.is_empty() {
         let p = principal.clone();
         db.run(move |c| {
-            write_audit(
-                c,
-                &state.trail,
-                &p,
-                "bench",
-                Some("bench"),
-                Timestamp::now(),
-            )
-            .map_err(|e| e.0)
+            let asked = AuditContext {
+                request_id: "bench",
+                trusted_operation: Some("bench"),
+                client_request_id: None,
+                client_operation: None,
+            };
+            write_audit(c, &state.trail, &p, &asked, Timestamp::now()).map_err(|e| e.0)
         })
         .await
         .expect("audit");
@@ -305,7 +303,8 @@ async fn disclosure_cost(
             if counts { "patients { value }" } else { "" }
         )
     };
-    let pairs: Vec<(&str, (Principal, String), (Principal, String))> = vec![
+    type Asked = (Principal, String);
+    let pairs: Vec<(&str, Asked, Asked)> = vec![
         (
             "clinic population",
             (regional.clone(), population.clone()),

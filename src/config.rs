@@ -128,6 +128,32 @@ pub struct AuthSettings {
     pub max_token_bytes: usize,
     /// Whether requests without a token may run introspection-only documents.
     pub anonymous_introspection: bool,
+    /// The longest a token may live (`exp − iat`, or `exp − now`), per role, in seconds.
+    pub max_lifetime_secs: MaxLifetimeSettings,
+}
+
+/// The longest lifetime of a token per role, in seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxLifetimeSettings {
+    pub patient: u64,
+    pub clinician: u64,
+    pub region: u64,
+    pub ministry: u64,
+    pub supplier: u64,
+}
+
+impl MaxLifetimeSettings {
+    pub fn of(&self, role: crate::auth::Role) -> u64 {
+        use crate::auth::Role;
+        match role {
+            Role::Patient => self.patient,
+            Role::Clinician => self.clinician,
+            Role::Region => self.region,
+            Role::Ministry => self.ministry,
+            Role::Supplier => self.supplier,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

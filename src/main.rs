@@ -198,6 +198,10 @@ struct ImportArgs {
     /// Lines per transaction.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     batch_size: usize,
+    /// Lines longer than this many bytes are rejected (`line: longer than N bytes`) without
+    /// being read whole into memory.
+    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
     /// No progress line, even on a terminal.
     #[arg(long)]
     quiet: bool,
@@ -448,6 +452,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let options = ImportOptions {
         batch_size: args.batch_size.max(1),
         progress: !args.quiet,
+        max_line_bytes: args.max_line_bytes.max(1),
     };
     let stderr = std::io::stderr();
     let mut importer = Importer::new(&mut conn, options).report_to(stderr.lock());

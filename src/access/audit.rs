@@ -65,6 +65,21 @@ impl AuditTrail {
     }
 }
 
+/// Who asked, as the audit records it: the gateway's own request id and the trusted
+/// document's name (or `ad hoc`), with what the client said kept apart and labelled.
+pub struct AuditContext<'a> {
+    pub request_id: &'a str,
+    /// The trusted document's name, or None for a document of the client's own.
+    pub trusted_operation: Option<&'a str>,
+    /// The caller's x-request-id, when it sent a usable one.
+    pub client_request_id: Option<&'a str>,
+    /// The operation name the client gave its document.
+    pub client_operation: Option<&'a str>,
+}
+
+/// What `operation` says of a document that is not a trusted one.
+pub const AD_HOC: &str = "ad hoc";
+
 #[derive(Debug, thiserror::Error)]
 #[error("audit write failed: {0}")]
 pub struct AuditWriteError(#[from] pub DbError);
@@ -80,6 +95,8 @@ struct AuditRow {
     subject_cpr: String,
     operation: Option<String>,
     types: String,
+    client_request_id: Option<String>,
+    client_operation: Option<String>,
 }
 
 struct ViewRow {
@@ -96,10 +113,10 @@ pub fn write_audit(
     conn: &mut DbConnection,
     trail: &AuditTrail,
     principal: &Principal,
-    request_id: &str,
-    operation: Option<&str>,
+    asked: &AuditContext<'_>,
     now: Timestamp,
 ) -> Result<(), AuditWriteError> {
+    let operation = asked.trusted_operation.unwrap_or(AD_HOC);
     let (audit, views) = {
         let t = trail
             .inner
@@ -110,13 +127,15 @@ pub fn write_audit(
             .iter()
             .map(|(cpr, types)| AuditRow {
                 at: now.micros(),
-                request_id: request_id.to_string(),
+                request_id: asked.request_id.to_string(),
                 actor_role: principal.role().as_str().to_string(),
                 actor_sub: principal.sub.clone(),
                 actor_clinic: principal.clinic().map(|y| y.as_str().to_string()),
                 subject_cpr: cpr.clone(),
-                operation: operation.map(str::to_string),
+                operation: Some(operation.to_string()),
                 types: types.iter().copied().collect::<Vec<_>>().join(","),
+                client_request_id: asked.client_request_id.map(str::to_string),
+                client_operation: asked.client_operation.map(str::to_string),
             })
             .collect();
         let views: Vec<ViewRow> = t
@@ -141,8 +160,8 @@ pub fn write_audit(
                 conn,
                 &format!(
                     "INSERT INTO audit_log (at, request_id, actor_role, actor_sub, actor_clinic, \
-                     subject_cpr, operation, types) VALUES {}",
-                    values_list(audit.len(), 8)
+                     subject_cpr, operation, types, client_request_id, client_operation) VALUES {}",
+                    values_list(audit.len(), 10)
                 ),
             );
             on_backend!(conn, |c| {
@@ -156,7 +175,9 @@ pub fn write_audit(
                         .bind::<Nullable<Text>, _>(&r.actor_clinic)
                         .bind::<Text, _>(&r.subject_cpr)
                         .bind::<Nullable<Text>, _>(&r.operation)
-                        .bind::<Text, _>(&r.types);
+                        .bind::<Text, _>(&r.types)
+                        .bind::<Nullable<Text>, _>(&r.client_request_id)
+                        .bind::<Nullable<Text>, _>(&r.client_operation);
                 }
                 q.execute(c)
             })?;
@@ -205,7 +226,8 @@ pub struct AccessLogEntry {
     pub role: String,
     #[graphql(skip)]
     pub clinic_id: Option<String>,
-    /// The operation the reading client named, if any.
+    /// What was run: the name of one of the gateway's named operations, or "ad hoc" for a
+    /// document the reader's system wrote itself.
     pub operation: Option<String>,
 }
 

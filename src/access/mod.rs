@@ -9,7 +9,9 @@ mod extension;
 pub mod policy;
 mod scope;
 
-pub use audit::{access_log, write_audit, AccessLogEntry, AuditTrail, AuditWriteError};
+pub use audit::{
+    access_log, write_audit, AccessLogEntry, AuditContext, AuditTrail, AuditWriteError, AD_HOC,
+};
 pub use budget::{CellBudget, Charge, Question};
 pub use disclosure::{
     BadRecordKeySecret, CellLedger, Disclosure, PersonCount, PersonSet, Rate, RecordKey,

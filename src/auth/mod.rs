@@ -4,6 +4,7 @@
 
 mod keys;
 mod principal;
+mod strict;
 
 pub use principal::{Actor, Principal, Role};
 
@@ -46,6 +47,7 @@ pub struct Authenticator {
     audience: String,
     leeway: u64,
     max_token_bytes: usize,
+    max_lifetime: crate::config::MaxLifetimeSettings,
 }
 
 impl Authenticator {
@@ -121,6 +123,7 @@ impl Authenticator {
             audience: settings.audience.clone(),
             leeway: settings.leeway_secs,
             max_token_bytes: settings.max_token_bytes,
+            max_lifetime: settings.max_lifetime_secs.clone(),
         })
     }
 
@@ -194,6 +197,12 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| no(refuse(describe(e.kind()))))?;
+        strict::check(
+            token,
+            &self.max_lifetime,
+            jsonwebtoken::get_current_timestamp(),
+        )
+        .map_err(|e| no(refuse(e)))?;
         Principal::from_claims(&data.claims).map_err(|e| no(refuse(format!("token: {e}"))))
     }
 

@@ -106,6 +106,8 @@ diesel::table! {
         subject_cpr -> Text,
         operation -> Nullable<Text>,
         types -> Text,
+        client_request_id -> Nullable<Text>,
+        client_operation -> Nullable<Text>,
     }
 }
 

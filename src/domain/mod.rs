@@ -3,10 +3,12 @@
 
 mod codes;
 mod cpr;
+mod json;
 mod time;
 
 pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydernummer};
 pub use cpr::{Cpr, Sex};
+pub use json::parse_unique;
 pub use time::{parse_date, IsoWeek, Timestamp};
 
 /// Why a value was refused; the caller adds the field name.

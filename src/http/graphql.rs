@@ -9,7 +9,7 @@
 //! extractor answers differently.
 
 use super::{limits, AppState};
-use crate::access::{write_audit, Charge, Question};
+use crate::access::{write_audit, AuditContext, Charge, Question};
 use crate::auth::Principal;
 use crate::domain::Timestamp;
 use crate::error::{Code, HttpError};
@@ -105,11 +105,9 @@ async fn respond(
     response_type: ResponseType,
     over_get: bool,
 ) -> Result<HttpResponse, HttpError> {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let ids = req.extensions().get::<RequestId>().cloned();
+    let request_id = ids.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+    let client_request_id = ids.and_then(|r| r.client);
     let cost = u32::try_from(calls.len()).unwrap_or(u32::MAX);
     if state.limiter.enabled() {
         let address = client::address(req, state.limiter.trusted_proxies());
@@ -146,6 +144,7 @@ async fn respond(
         state,
         principal: principal.as_ref(),
         request_id: &request_id,
+        client_request_id: client_request_id.as_deref(),
         response_type,
         over_get,
     };
@@ -178,6 +177,8 @@ struct Ctx<'a> {
     state: &'a AppState,
     principal: Option<&'a Principal>,
     request_id: &'a str,
+    /// The caller's x-request-id, recorded beside ours, never in its place.
+    client_request_id: Option<&'a str>,
     response_type: ResponseType,
     over_get: bool,
 }
@@ -411,6 +412,7 @@ async fn run_and_audit(
         None => None,
     };
     let cells = viewer.as_ref().map(|v| v.cells.clone());
+    let asked_trusted = asked.trusted;
     let (request, request_state) = gql::attach(request, &state.db, viewer);
     let mut response = state.schema.execute(request).await;
     // Controlled counts leave only within the user's daily budget, and the question is
@@ -477,18 +479,18 @@ async fn run_and_audit(
         let now = Timestamp::now();
         let principal = principal.clone();
         let request_id = ctx.request_id.to_string();
+        let client_request_id = ctx.client_request_id.map(str::to_string);
+        let trusted = asked_trusted;
         state
             .db
             .run(move |c| {
-                write_audit(
-                    c,
-                    &request_state.trail,
-                    &principal,
-                    &request_id,
-                    operation_name.as_deref(),
-                    now,
-                )
-                .map_err(|e| e.0)
+                let asked = AuditContext {
+                    request_id: &request_id,
+                    trusted_operation: trusted,
+                    client_request_id: client_request_id.as_deref(),
+                    client_operation: operation_name.as_deref(),
+                };
+                write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
             })
             .await
             .map_err(|e| {

@@ -1,6 +1,7 @@
-//! One tracing span per request: request id (the caller's `x-request-id` when it is sane,
-//! otherwise a new one, echoed back either way), method, path, GraphQL operation name, status
-//! and duration. The query string is never logged: GET requests carry variables there.
+//! One tracing span per request: the gateway's own request id (always new, returned in
+//! `x-request-id`; the caller's `x-request-id`, when it is sane, is logged and audited beside
+//! it as the client's, never in its place), method, path, GraphQL operation name, status and
+//! duration. The query string is never logged: GET requests carry variables there.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,9 +14,13 @@ use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The request's id, available to handlers through request extensions.
+/// The request's id, available to handlers through request extensions: the gateway's own,
+/// and the one the caller sent, if it sent a usable one.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    pub id: String,
+    pub client: Option<String>,
+}
 
 /// A caller-supplied id is kept only when it is short and plain, so it cannot forge log lines.
 fn accept_id(value: &HeaderValue) -> Option<String> {
@@ -28,15 +33,16 @@ pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .and_then(accept_id)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
+    let client = req.headers().get(&REQUEST_ID_HEADER).and_then(accept_id);
+    let id = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId {
+        id: id.clone(),
+        client: client.clone(),
+    });
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        client_request_id = client.as_deref().unwrap_or(""),
         method = %req.method(),
         path = %req.path(),
         operation = Empty,

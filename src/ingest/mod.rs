@@ -125,6 +125,8 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// Show a progress line (only on a terminal).
     pub progress: bool,
+    /// A longer line is rejected without being read whole into memory.
+    pub max_line_bytes: usize,
 }
 
 impl Default for ImportOptions {
@@ -132,9 +134,13 @@ impl Default for ImportOptions {
         Self {
             batch_size: 50_000,
             progress: false,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
+
+/// 1 MiB: a plan version with dozens of goals and measurements is a few kilobytes.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// One rejected line, as written to the rejects file.
 #[derive(Serialize)]
@@ -276,7 +282,10 @@ impl<'a> Importer<'a> {
             let file = name.to_string();
             // Line texts are only needed for the rejects file; without one they are dropped.
             let keep_text = self.rejects.is_some();
-            scope.spawn(move || read_batches(reader, &file, batch_size, keep_text, parse, &tx));
+            let max_line = self.options.max_line_bytes;
+            scope.spawn(move || {
+                read_batches(reader, &file, batch_size, max_line, keep_text, parse, &tx)
+            });
             for batch in rx {
                 let batch: Batch<R> = batch?;
                 progress.advance(batch.bytes, batch.lines);
@@ -407,10 +416,47 @@ struct Batch<R> {
 
 /// The reading stage: splits the input into lines, skips blank ones, parses the rest, and
 /// sends batches until the input ends, reading fails, or the storing stage hangs up.
+/// Reads one line (through its `\n`) into `buf`, keeping at most `max` bytes of it: the rest
+/// of a longer line is consumed from the reader's buffer and dropped, so memory stays bounded
+/// whatever the line. Returns the bytes consumed and whether the line was cut.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let (mut consumed, mut cut) = (0usize, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((consumed, cut));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if chunk.len() > room {
+            cut = true;
+        }
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let n = chunk.len();
+        reader.consume(n);
+        consumed += n;
+        if done {
+            return Ok((consumed, cut));
+        }
+    }
+}
+
 fn read_batches<R>(
     mut reader: impl BufRead,
     file: &str,
     batch_size: usize,
+    max_line: usize,
     keep_text: bool,
     parse: fn(&str) -> Result<R, Rejection>,
     tx: &std::sync::mpsc::SyncSender<Result<Batch<R>, ImportError>>,
@@ -425,7 +471,7 @@ fn read_batches<R>(
     let mut batch = new_batch();
     loop {
         buf.clear();
-        let n = match reader.read_until(b'\n', &mut buf) {
+        let (n, cut) = match read_line_bounded(&mut reader, &mut buf, max_line) {
             Ok(n) => n,
             Err(error) => {
                 let _ = tx.send(Err(ImportError::Read {
@@ -441,7 +487,19 @@ fn read_batches<R>(
         line += 1;
         batch.bytes += n as u64;
         batch.lines += 1;
+        // A UTF-8 byte-order mark, as some editors write, is not part of the first line.
+        if line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+            buf.drain(..3);
+        }
         let item = match std::str::from_utf8(&buf) {
+            _ if cut => Item {
+                line,
+                text: String::new(),
+                parsed: Err(Rejection::new(
+                    "line",
+                    format!("longer than {max_line} bytes"),
+                )),
+            },
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => {
                 let text = text.trim_end_matches(['\n', '\r']);

@@ -56,10 +56,14 @@ impl<'a> Fields<'a> {
     }
 
     fn text(&self, field: &str) -> Parsed<&'a str> {
+        let max = max_chars(field);
         match self.get(field) {
             // PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
             Some(Value::String(s)) if s.contains('\0') => {
                 Err(self.reject(field, "must not contain NUL characters"))
+            }
+            Some(Value::String(s)) if s.chars().count() > max => {
+                Err(self.reject(field, format!("longer than {max} characters")))
             }
             Some(Value::String(s)) if !s.is_empty() => Ok(s),
             Some(Value::String(_)) => Err(self.reject(field, "must not be empty")),
@@ -106,9 +110,29 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The longest text a field may hold, in characters: free text (a goal, a milestone) as long
+/// as the patient's own note may be (DOMAIN.md: 1–2,000), names as long as any clinic's or
+/// cluster's, identifiers and codes far beyond any real one. Every value is served back whole
+/// in answers, so an unbounded field would make unbounded answers.
+fn max_chars(field: &str) -> usize {
+    match field {
+        "text" => 2_000,
+        "name" => 200,
+        _ => 100,
+    }
+}
+
 fn object(line: &str) -> Parsed<Value> {
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| Rejection::new("line", format!("not JSON: {e}")))?;
+    let v = crate::domain::parse_unique(line.as_bytes()).map_err(|e| {
+        let e = e.to_string();
+        // The position is in the report already (file:line); a repeated name is its own rule.
+        let what = e.split(" at line ").next().unwrap_or(&e);
+        if what.starts_with("duplicate key") {
+            Rejection::new("line", what.to_string())
+        } else {
+            Rejection::new("line", format!("not JSON: {e}"))
+        }
+    })?;
     if v.is_object() {
         Ok(v)
     } else {

@@ -256,7 +256,8 @@ fn every_person_read_leaves_one_audit_record_the_patient_can_read() {
         .unwrap_or_default();
     assert_eq!(entries.len(), 1, "{log}");
     assert_eq!(entries[0]["role"], "clinician");
-    assert_eq!(entries[0]["operation"], "LookUp");
+    // The client named its ad-hoc document "LookUp"; the record says what it was: ad hoc.
+    assert_eq!(entries[0]["operation"], "ad hoc");
     assert_eq!(entries[0]["clinic"]["ydernummer"], CLINIC);
     app.graphql_as(&patient(OWN_PATIENT), "{ me { plans { id } } }", json!({}));
     assert_eq!(audit_rows(&app, OWN_PATIENT), 2);
@@ -382,4 +383,66 @@ fn a_refused_field_is_null_in_place_and_the_rest_stands() {
         .json();
     assert_eq!(r["data"], json!({ "rollout": null }), "{r}");
     assert_eq!(codes(&r), ["FORBIDDEN"]);
+}
+
+/// The audit records what the gateway knows, not what the client says: its own request id
+/// (the caller's kept beside it, labelled), and the trusted document's name or "ad hoc" (the
+/// client's operation name kept beside it).
+#[test]
+fn the_audit_cannot_be_told_what_to_record() {
+    let app = loaded();
+    let forged = "query MyPlans($cpr: String!) { patient(cpr: $cpr) { cpr } }";
+    let r = app.post_raw(
+        "/graphql",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {}", clinician(CLINIC))),
+            ("x-request-id", "someone-elses-id"),
+        ],
+        &json!({ "query": forged, "variables": { "cpr": OWN_PATIENT } }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ours = r.request_id.clone().expect("request id");
+    let trusted = forloeb_gateway::trusted::Manifest::builtin()
+        .documents()
+        .iter()
+        .find(|d| d.name == "PatientLookup")
+        .map(|d| d.text)
+        .expect("PatientLookup");
+    let r = app.graphql_as(&clinician(CLINIC), trusted, json!({ "cpr": OWN_PATIENT }));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let settings = crate::helpers::test_settings(app.db.url());
+    let db = forloeb_gateway::db::Db::connect(&settings.database).expect("db");
+    let mut conn = db.get().expect("conn");
+    use diesel::prelude::*;
+    use forloeb_gateway::db::tables::audit_log as a;
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = a::table
+        .filter(a::subject_cpr.eq(OWN_PATIENT))
+        .order(a::id)
+        .select((
+            a::request_id,
+            a::client_request_id,
+            a::operation,
+            a::client_operation,
+        ))
+        .load(&mut conn)
+        .expect("audit rows");
+    assert_eq!(
+        rows,
+        vec![
+            (
+                ours,
+                Some("someone-elses-id".to_string()),
+                Some("ad hoc".to_string()),
+                Some("MyPlans".to_string())
+            ),
+            (
+                r.request_id.clone().expect("id"),
+                None,
+                Some("PatientLookup".to_string()),
+                Some("PatientLookup".to_string())
+            ),
+        ]
+    );
 }

@@ -65,6 +65,12 @@ fn handmade(header: Value, claims: Value, key: &[u8]) -> String {
     format!("{signing}.{}", b64(&hmac_sha256(key, signing.as_bytes())))
 }
 
+/// Like `handmade`, from the header's and payload's JSON text as written (repeated names kept).
+fn handmade_text(header: &str, claims: &str, key: &[u8]) -> String {
+    let signing = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    format!("{signing}.{}", b64(&hmac_sha256(key, signing.as_bytes())))
+}
+
 fn claims() -> Value {
     json!({"sub": "u1", "role": "ministry", "iss": "forloeb-demo", "aud": "forloeb-gateway",
            "exp": now() + 300, "nbf": now() - 10})
@@ -251,6 +257,73 @@ fn every_token_attack_is_refused() {
         &json!({ "query": QUERY }).to_string(),
     );
     assert_eq!(r.status, 401);
+}
+
+/// What two JSON parsers could read differently, and what RFC 7515 says to reject, is
+/// refused even with a valid signature: repeated names, an unknown `crit`, an `iss` that is
+/// not a string, and a token that lives longer than its role allows.
+#[test]
+fn tokens_are_parsed_strictly() {
+    let app = spawn_app();
+    let hs = r#"{"alg":"HS256","typ":"JWT"}"#;
+    let (n, exp) = (now(), now() + 300);
+    let base = format!(
+        r#""sub":"u1","iss":"forloeb-demo","aud":"forloeb-gateway","nbf":{},"exp":{exp}"#,
+        n - 10
+    );
+    let cases = [
+        (
+            hs.to_string(),
+            format!(r#"{{{base},"role":"patient","cpr":"0103521234","role":"ministry"}}"#),
+            "a repeated role",
+        ),
+        (
+            hs.to_string(),
+            format!(r#"{{{base},"role":"ministry","sub":"u2"}}"#),
+            "a repeated sub",
+        ),
+        (
+            r#"{"alg":"HS256","typ":"JWT","alg":"HS256"}"#.to_string(),
+            format!(r#"{{{base},"role":"ministry"}}"#),
+            "a repeated header name",
+        ),
+        (
+            r#"{"alg":"HS256","typ":"JWT","crit":["x-unknown"],"x-unknown":1}"#.to_string(),
+            format!(r#"{{{base},"role":"ministry"}}"#),
+            "an unknown crit",
+        ),
+        (
+            hs.to_string(),
+            format!(
+                r#"{{"sub":"u1","iss":["forloeb-demo"],"aud":"forloeb-gateway","exp":{exp},"role":"ministry"}}"#
+            ),
+            "iss as an array",
+        ),
+        (
+            hs.to_string(),
+            r#"{"sub":"u1","iss":"forloeb-demo","aud":"forloeb-gateway","exp":1000000000000000000,"role":"ministry"}"#.to_string(),
+            "exp of 10^18",
+        ),
+        (
+            hs.to_string(),
+            format!(
+                r#"{{"sub":"u1","iss":"forloeb-demo","aud":"forloeb-gateway","iat":{n},"exp":{},"role":"ministry"}}"#,
+                n + 43_201
+            ),
+            "a day and a half of life",
+        ),
+    ];
+    for (header, payload, why) in &cases {
+        assert_refused(&app, &handmade_text(header, payload, SECRET), why);
+    }
+    // The same token written once is accepted: the refusals are the rules, not the shapes.
+    let fine = handmade_text(
+        hs,
+        &format!(r#"{{{base},"role":"ministry","iat":{n}}}"#),
+        SECRET,
+    );
+    let r = app.graphql_as(&fine, QUERY, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 /// RS256 and ES256 through a JWKS the test derives from its keys; HS256 is then refused,

@@ -393,3 +393,124 @@ fn a_database_lost_mid_import_is_exit_1_with_a_clear_message() {
         on_backend!(&mut *conn, |c| plan_versions::table.count().get_result(c)).expect("count");
     assert_eq!(stored, expected()["loaded"]["plans"].as_i64().expect("n"));
 }
+
+/// Peak resident memory (VmHWM) of a running child, read until it exits; in kB.
+fn peak_memory_kb(mut child: std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status, peak);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Lines are parsed strictly: a repeated name rejects the line, a line past the maximum is
+/// rejected without being read whole (memory stays flat with a 100 MB line), over-long text
+/// fields are refused, and a byte-order mark before the first line is skipped.
+#[test]
+fn lines_are_parsed_strictly_and_memory_stays_bounded() {
+    let db = TestDb::new();
+    let conn = open(&db);
+    let mut clinics = vec![CLINIC.to_string()];
+    clinics[0].insert(0, '\u{feff}');
+    load(&conn, FeedKind::Clusters, &[CLUSTER.to_string()]);
+    let s = load(&conn, FeedKind::Clinics, &clinics);
+    assert_eq!((s.loaded, s.rejected), (1, 0), "a BOM is skipped: {s:?}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("plans.ndjson");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        writeln!(f, "{}", plan_line("GOOD-1", "2022-03-14T10:22:05+01:00")).expect("w");
+        // The same plan under a second CPR: refused, not stored under either.
+        let twice = plan_line("TWICE-1", "2022-03-14T10:22:05+01:00").replace(
+            r#""cpr": "0103521234""#,
+            r#""cpr": "0103521234", "cpr": "1204801236""#,
+        );
+        writeln!(f, "{twice}").expect("w");
+        // A goal text of 2,001 characters.
+        let long_goal = plan_line("LONG-1", "2022-03-14T10:22:05+01:00").replace(
+            r#""status": "active""#,
+            &format!(
+                r#""status": "active", "goals": [{{"text": "{}", "set_on": "2022-03-14", "achieved": false}}]"#,
+                "x".repeat(2_001)
+            ),
+        );
+        writeln!(f, "{long_goal}").expect("w");
+        // 100 MB in one line.
+        let head = plan_line("HUGE-1", "2022-03-14T10:22:05+01:00").replace(
+            r#""status": "active""#,
+            r#""status": "active", "goals": [{"text": ""#,
+        );
+        f.write_all(head.as_bytes()).expect("w");
+        let block = vec![b'y'; 1 << 20];
+        for _ in 0..100 {
+            f.write_all(&block).expect("w");
+        }
+        writeln!(f, r#"", "set_on": "2022-03-14", "achieved": false}}]}}"#).expect("w");
+        writeln!(f, "{}", plan_line("GOOD-2", "2022-03-15T10:22:05+01:00")).expect("w");
+    }
+    let rejects = dir.path().join("rejects.ndjson");
+    let child = forloeb()
+        .args([
+            "import",
+            "--quiet",
+            "--database",
+            db.url(),
+            "--kind",
+            "plans",
+        ])
+        .arg(&path)
+        .arg("--rejects")
+        .arg(&rejects)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("import");
+    let (status, peak_kb) = peak_memory_kb(child);
+    assert_eq!(status.code(), Some(2), "some lines rejected");
+    assert!(
+        peak_kb > 0 && peak_kb < 150_000,
+        "peak {peak_kb} kB with a 100 MB line"
+    );
+    let reasons: Vec<(u64, String)> = std::fs::read_to_string(&rejects)
+        .expect("rejects")
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            (
+                v["line"].as_u64().expect("line"),
+                format!(
+                    "{}: {}",
+                    v["field"].as_str().unwrap_or(""),
+                    v["reason"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (2, "line: duplicate key \"cpr\"".to_string()),
+            (3, "goals[0].text: longer than 2000 characters".to_string()),
+            (4, format!("line: longer than {} bytes", 1 << 20)),
+        ]
+    );
+    let mut c = conn.get().expect("conn");
+    let stored: Vec<String> = on_backend!(&mut *c, |c| plan_versions::table
+        .select(plan_versions::plan_id)
+        .order(plan_versions::plan_id)
+        .load(c))
+    .expect("plans");
+    assert_eq!(stored, vec!["GOOD-1", "GOOD-2"]);
+}
