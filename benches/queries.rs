@@ -109,18 +109,24 @@ fn main() {
     settings.database.url = Secret::new(url);
     let db = Db::connect(&settings.database).expect("database");
     run_migrations(&mut db.get().expect("connection")).expect("migrations");
+    let keys = forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())
+        .expect("record key secret");
     let schema = schema::build(
         db.clone(),
-        Aggregates::new(
-            std::time::Duration::from_secs(30),
-            forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())
-                .expect("record key secret"),
-        ),
+        Aggregates::new(std::time::Duration::from_secs(30), keys.clone()),
         forloeb_gateway::plans::patient_id::PatientIds::new(
             settings.access.patient_id_key.expose(),
         )
         .expect("patient id key"),
     );
+    let env = Env {
+        schema,
+        db: db.clone(),
+        keys,
+        work: std::sync::Arc::new(forloeb_gateway::access::work::WorkAdmission::new(
+            settings.work.clone(),
+        )),
+    };
 
     // Sample callers from the data: a patient with plans, their clinic, its cluster and region.
     let (cpr, clinic, cluster, region) = {
@@ -200,7 +206,7 @@ fn main() {
             let doc = operation(name);
             let mut times = Vec::with_capacity(runs);
             for i in 0..runs + 5 {
-                let ms = run_once(&schema, &db, &principal, &doc, &vars).await;
+                let ms = run_once(&env, &principal, &doc, &vars).await;
                 if i >= 5 {
                     times.push(ms);
                 }
@@ -220,25 +226,40 @@ fn main() {
                 times[times.len() - 1]
             );
         }
-        disclosure_cost(&schema, &db, &clinic, &cluster, &region, runs).await;
+        disclosure_cost(&env, &clinic, &cluster, &region, runs).await;
     });
 }
 
 /// One request through the schema, extension, per-request state and audit write; ms.
-async fn run_once(
-    schema: &schema::GatewaySchema,
-    db: &Db,
-    principal: &Principal,
-    doc: &str,
-    vars: &serde_json::Value,
-) -> f64 {
+/// What a request needs besides its document: the schema and the shared services.
+struct Env {
+    schema: schema::GatewaySchema,
+    db: Db,
+    keys: forloeb_gateway::access::RecordKeys,
+    work: std::sync::Arc<forloeb_gateway::access::work::WorkAdmission>,
+}
+
+async fn run_once(env: &Env, principal: &Principal, doc: &str, vars: &serde_json::Value) -> f64 {
+    let Env {
+        schema,
+        db,
+        keys,
+        work,
+    } = env;
     let started = Instant::now();
     let viewer = gql::viewer_for(db, principal.clone(), 5)
         .await
         .expect("viewer");
     let request = async_graphql::Request::new(doc.to_string())
         .variables(async_graphql::Variables::from_json(vars.clone()));
-    let (request, state) = gql::attach(request, db, Some(viewer));
+    let (request, state) = gql::attach(
+        request,
+        db,
+        Some(viewer),
+        keys,
+        work,
+        forloeb_gateway::access::work::Deadline::none(),
+    );
     let response = schema.execute(request).await;
     assert!(response.errors.is_empty(), "{doc}: {:?}", response.errors);
     if !state.trail.is_empty() {
@@ -264,8 +285,7 @@ async fn run_once(
 /// rollout's app users and the ad-hoc patients have no exact viewer, so their baseline is the
 /// same query without the person counts, an upper bound on what the cell keys cost.
 async fn disclosure_cost(
-    schema: &schema::GatewaySchema,
-    db: &Db,
+    env: &Env,
     clinic: &str,
     cluster: &str,
     region: &str,
@@ -341,7 +361,7 @@ async fn disclosure_cost(
             for (p, q, out) in [(&pc, &qc, &mut controlled), (&pb, &qb, &mut baseline)] {
                 let mut t: Vec<f64> = Vec::new();
                 for _ in 0..(runs / 5).max(3) {
-                    t.push(run_once(schema, db, p, q, &none).await);
+                    t.push(run_once(env, p, q, &none).await);
                 }
                 t.sort_by(|a, b| a.total_cmp(b));
                 out.push(percentile(&t, 0.5));

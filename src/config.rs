@@ -27,6 +27,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub documents: DocumentSettings,
     pub rate_limit: RateLimitSettings,
+    pub work: WorkSettings,
 }
 
 /// Which documents each role may send, and who may introspect.
@@ -167,17 +168,49 @@ pub struct AccessSettings {
     /// every replica; a new secret changes every controlled count).
     pub record_key_secret: Secret,
     /// Distinct controlled cells a user of each role may be answered per day.
-    pub cell_budget: CellBudgetSettings,
+    pub cell_budget: RoleAmounts,
 }
 
-/// The daily budget of distinct controlled cells per user, by role (DOMAIN.md, "Bounded
-/// question space").
+/// An amount per staff role (patients and suppliers run no aggregate work and see no
+/// controlled counts).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CellBudgetSettings {
-    pub clinician: u32,
-    pub region: u32,
-    pub ministry: u32,
+pub struct RoleAmounts {
+    pub clinician: u64,
+    pub region: u64,
+    pub ministry: u64,
+}
+
+impl RoleAmounts {
+    /// The amount for a role; None for patients and suppliers.
+    pub fn get(&self, role: crate::auth::Role) -> Option<u64> {
+        use crate::auth::Role;
+        match role {
+            Role::Clinician => Some(self.clinician),
+            Role::Region => Some(self.region),
+            Role::Ministry => Some(self.ministry),
+            Role::Patient | Role::Supplier => None,
+        }
+    }
+
+    /// The amount for a role, 0 for patients and suppliers.
+    pub fn of(&self, role: crate::auth::Role) -> u64 {
+        self.get(role).unwrap_or(0)
+    }
+}
+
+/// Work admission (`access::work`): cost budgets per request, concurrency per role and user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkSettings {
+    /// Units of work (plan versions scanned, listed patients read) one request may cost.
+    pub budget: RoleAmounts,
+    /// Aggregate questions running at once per role, in one process.
+    pub concurrent: RoleAmounts,
+    /// Aggregate questions running at once per user.
+    pub per_user: u64,
+    /// How long a request waits for its turn before 503 OVERLOADED.
+    pub queue_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +223,10 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Milliseconds a GraphQL request may run before it ends with TIMEOUT.
     pub request_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's whole body (408 past it).
+    pub body_timeout_ms: u64,
+    /// Requests one client address may have in flight at once (429 past it).
+    pub max_requests_per_address: u64,
     /// "" serves the whole graph; plans, population, clusters or rollout serves that
     /// federation subgraph (behind a router).
     pub subgraph: String,
@@ -209,6 +246,8 @@ pub struct DatabaseSettings {
     /// May carry a password, so it never prints.
     pub url: Secret,
     pub pool_size: u32,
+    /// Connections for patients' reads and readiness alone (0: none set apart).
+    pub reserved_pool_size: u32,
     pub connect_timeout_secs: u64,
     pub ready_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
@@ -222,6 +261,7 @@ impl DatabaseSettings {
     pub fn unbounded(&self) -> Self {
         Self {
             statement_timeout_ms: 0,
+            reserved_pool_size: 0,
             ..self.clone()
         }
     }
@@ -331,6 +371,12 @@ impl Settings {
         )?;
         positive("auth.max_token_bytes", self.auth.max_token_bytes as u64)?;
         positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
+        positive("server.body_timeout_ms", self.server.body_timeout_ms)?;
+        positive("server.max_requests_per_address", self.server.max_requests_per_address)?;
+        positive("work.per_user", self.work.per_user)?;
+        for role in [Role::Clinician, Role::Region, Role::Ministry] {
+            positive(&format!("work.concurrent.{role}"), self.work.concurrent.of(role))?;
+        }
         if !self.server.subgraph.is_empty() && self.server.subgraph().is_none() {
             return Err(ConfigError::Invalid(format!(
                 "server.subgraph: \"{}\" is none of plans, population, clusters, rollout \

@@ -21,6 +21,8 @@ pub enum Code {
     PersistedQueryNotFound,
     RateLimited,
     DisclosureBudget,
+    Overloaded,
+    RequestTimeout,
     Timeout,
     Internal,
 }
@@ -42,6 +44,8 @@ impl Code {
             Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::RateLimited => "RATE_LIMITED",
             Code::DisclosureBudget => "DISCLOSURE_BUDGET",
+            Code::Overloaded => "OVERLOADED",
+            Code::RequestTimeout => "REQUEST_TIMEOUT",
             Code::Timeout => "TIMEOUT",
             Code::Internal => "INTERNAL",
         }
@@ -62,6 +66,8 @@ impl Code {
             Code::Forbidden | Code::PersistedQueryRequired => StatusCode::FORBIDDEN,
             Code::RateLimited | Code::DisclosureBudget => StatusCode::TOO_MANY_REQUESTS,
             Code::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Code::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,7 +108,7 @@ impl HttpError {
 
     /// Past the user's daily budget of distinct controlled cells: refused until midnight in
     /// Copenhagen, when the budget starts again.
-    pub fn disclosure_budget(budget: u32, now: crate::domain::Timestamp) -> Self {
+    pub fn disclosure_budget(budget: u64, now: crate::domain::Timestamp) -> Self {
         Self {
             retry_after_secs: Some(now.secs_to_local_midnight()),
             ..Self::new(
@@ -113,6 +119,18 @@ impl HttpError {
                      operations (schema/operations) are not limited, and the budget starts \
                      again at midnight (Europe/Copenhagen)"
                 ),
+            )
+        }
+    }
+
+    /// Aggregate work could not get its turn within `work.queue_ms`.
+    pub fn overloaded() -> Self {
+        Self {
+            retry_after_secs: Some(2),
+            ..Self::new(
+                Code::Overloaded,
+                "the gateway is busy with other aggregate questions of your role or of yours; \
+                 try again in a moment",
             )
         }
     }

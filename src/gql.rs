@@ -2,6 +2,7 @@
 //! (with the directory of clinics and clusters) taken once per request, the audit trail, and
 //! the errors clients act on.
 
+use crate::access::work::{Deadline, Expired, Permit, Refusal, WorkAdmission, WorkMeter};
 use crate::access::{AuditTrail, CountWindow, RecordKeys, Viewer};
 use crate::auth::{Actor, Principal};
 use crate::clusters::Directory;
@@ -21,6 +22,12 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct RequestState {
     pub trail: AuditTrail,
+    /// The work this request has cost, its deadline, and whether it was turned away.
+    pub work: WorkMeter,
+    /// The permit of this request's aggregate work, taken by the first resolver that needs
+    /// one and held until the request ends, so a request holds one permit however many
+    /// fields it has.
+    permit: tokio::sync::Mutex<Option<Permit>>,
     windows: Mutex<HashMap<NaiveDate, Arc<HashMap<String, ClinicWindow>>>>,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
 }
@@ -50,15 +57,27 @@ pub async fn viewer_for(
     })
 }
 
-/// Attaches what the resolvers read per request: the viewer and its plans loader (none for
-/// anonymous introspection) and fresh request state, which the caller keeps for the audit.
+/// Attaches what the resolvers read per request: the viewer and its loaders (none for
+/// anonymous introspection), the database lane (patients read on the reserved one), and
+/// fresh request state with the deadline, which the caller keeps for the audit.
 pub fn attach(
     mut request: async_graphql::Request,
     db: &Db,
     viewer: Option<Viewer>,
+    keys: &RecordKeys,
+    work: &Arc<WorkAdmission>,
+    deadline: Deadline,
 ) -> (async_graphql::Request, Arc<RequestState>) {
-    let state = Arc::new(RequestState::default());
+    let state = Arc::new(RequestState {
+        work: WorkMeter::new(deadline),
+        ..RequestState::default()
+    });
     if let Some(viewer) = viewer {
+        let db = if viewer.role() == crate::auth::Role::Patient {
+            db.reserved()
+        } else {
+            db.clone()
+        };
         request = request
             .data(PlansDataLoader::new(
                 PlansLoader {
@@ -67,9 +86,67 @@ pub fn attach(
                 },
                 actix_web::rt::spawn,
             ))
+            .data(crate::population::graphql::CountedDataLoader::new(
+                crate::population::graphql::CountedLoader {
+                    db: db.clone(),
+                    keys: keys.clone(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(db)
             .data(viewer);
     }
-    (request.data(state.clone()), state)
+    (request.data(work.clone()).data(state.clone()), state)
+}
+
+/// Admits aggregate work of `cost` units for this request (`access::work`): charged against
+/// the role's budget, then run under the request's one permit.
+pub async fn admit(ctx: &Context<'_>, cost: u64) -> Result<()> {
+    let viewer = viewer(ctx)?;
+    let state = state(ctx)?;
+    let work = ctx
+        .data::<Arc<WorkAdmission>>()
+        .map_err(|_| internal("no work admission in the schema context"))?;
+    work.charge(&state.work, viewer.role(), cost)
+        .map_err(refused)?;
+    let mut held = state.permit.lock().await;
+    if held.is_none() {
+        *held = Some(
+            work.permit(&state.work, &viewer.principal)
+                .await
+                .map_err(refused)?,
+        );
+    }
+    Ok(())
+}
+
+fn refused(r: Refusal) -> async_graphql::Error {
+    let code = match r {
+        Refusal::OverBudget { .. } => Code::OperationLimit,
+        Refusal::Busy => Code::Overloaded,
+    };
+    async_graphql::Error::new(r.to_string()).extend_with(move |_, e| e.set("code", code.as_str()))
+}
+
+/// Admitted work on the blocking pool, never on the async workers, with the request's
+/// deadline to check as it goes.
+pub async fn compute<T, F>(ctx: &Context<'_>, cost: u64, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Deadline) -> std::result::Result<T, Expired> + Send + 'static,
+{
+    admit(ctx, cost).await?;
+    let deadline = state(ctx)?.work.deadline;
+    actix_web::rt::task::spawn_blocking(move || f(&deadline))
+        .await
+        .map_err(|_| internal("aggregate work was cancelled"))?
+        .map_err(|Expired| {
+            async_graphql::Error::new(
+                "the request took longer than its deadline and its work was stopped; ask for \
+                 less, or try again later",
+            )
+            .extend_with(|_, e| e.set("code", Code::Timeout.as_str()))
+        })
 }
 
 pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a Viewer> {
@@ -109,7 +186,9 @@ pub async fn clinic_windows(
         return Ok(w);
     }
     let after = crate::rollout::metrics::year_back(d);
-    let loaded = Arc::new(snapshot(ctx).await?.clinic_windows(after, d));
+    let snap = snapshot(ctx).await?;
+    let cost = snap.facts_between(after, d);
+    let loaded = Arc::new(compute(ctx, cost, move |_| Ok(snap.clinic_windows(after, d))).await?);
     if let Ok(mut g) = state.windows.lock() {
         g.insert(d, loaded.clone());
     }

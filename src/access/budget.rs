@@ -15,7 +15,7 @@
 //! question of a region or ministry user is logged, answered or refused.
 
 use crate::auth::{Principal, Role};
-use crate::config::CellBudgetSettings;
+use crate::config::RoleAmounts;
 use crate::db::sql::placeholders;
 use crate::db::tables::{disclosure_cells, question_log};
 use crate::db::{DbConnection, DbError};
@@ -43,13 +43,13 @@ pub enum Charge {
     /// The answer may leave.
     Within,
     /// The answer would take the user past their budget: refused, nothing charged.
-    Exceeded { budget: u32 },
+    Exceeded { budget: u64 },
 }
 
 /// The budgets per role, and per user and day the cells known to be charged already (so that
 /// a dashboard asking the same cells again does not write).
 pub struct CellBudget {
-    limits: CellBudgetSettings,
+    limits: RoleAmounts,
     known: Mutex<HashMap<(NaiveDate, String), HashSet<String>>>,
 }
 
@@ -70,7 +70,7 @@ struct LogRow<'a> {
 }
 
 impl CellBudget {
-    pub fn new(limits: CellBudgetSettings) -> Self {
+    pub fn new(limits: RoleAmounts) -> Self {
         Self {
             limits,
             known: Mutex::new(HashMap::new()),
@@ -78,13 +78,8 @@ impl CellBudget {
     }
 
     /// The daily budget of a role; None for roles that see no controlled counts.
-    pub fn limit(&self, role: Role) -> Option<u32> {
-        match role {
-            Role::Clinician => Some(self.limits.clinician),
-            Role::Region => Some(self.limits.region),
-            Role::Ministry => Some(self.limits.ministry),
-            Role::Patient | Role::Supplier => None,
-        }
+    pub fn limit(&self, role: Role) -> Option<u64> {
+        self.limits.get(role)
     }
 
     fn user(principal: &Principal) -> String {
@@ -156,7 +151,7 @@ impl CellBudget {
             insert_cells(c, day, role_s, sub, charged)?;
             let after = count_cells(c, day, role_s, sub)?;
             row.new_cells = i32::try_from(after - before).unwrap_or(i32::MAX);
-            if after > i64::from(budget) {
+            if u64::try_from(after).unwrap_or(u64::MAX) > budget {
                 over = true;
                 return Err(DbError::Query(diesel::result::Error::RollbackTransaction));
             }

@@ -4,6 +4,7 @@
 
 mod audit;
 pub mod budget;
+pub mod work;
 mod disclosure;
 mod extension;
 pub mod policy;

@@ -70,10 +70,21 @@ pub fn data_version(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(data_version.select(version).first(conn)?)
 }
 
-/// The pool and what it connects to. Cheap to clone.
+/// Which connections a request uses: the shared pool, or the few kept for patients' own
+/// reads (and readiness), which no dashboard or ad-hoc question can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Shared,
+    Reserved,
+}
+
+/// The pools and what they connect to. Cheap to clone; a clone may be switched to the
+/// reserved lane (`Db::reserved`) for one request.
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    reserved: Option<DbPool>,
+    lane: Lane,
     backend: Backend,
     ready_timeout: Duration,
 }
@@ -84,24 +95,49 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
         let url = DbUrl::parse(settings.url.expose())?;
         let backend = url.backend();
-        let manager = connection::Manager::new(
-            url,
-            settings.sqlite_busy_timeout_ms,
-            settings.statement_timeout_ms,
-        );
-        let pool = Pool::builder()
-            .max_size(settings.pool_size)
-            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
-            // A connection that went bad while idle (database restarted) is replaced on checkout.
-            .test_on_check_out(true)
-            .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(manager)
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let build = |size: u32| {
+            let manager = connection::Manager::new(
+                url.clone(),
+                settings.sqlite_busy_timeout_ms,
+                settings.statement_timeout_ms,
+            );
+            Pool::builder()
+                .max_size(size)
+                .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+                // A connection that went bad while idle (database restarted) is replaced on
+                // checkout.
+                .test_on_check_out(true)
+                .error_handler(Box::new(r2d2::LoggingErrorHandler))
+                .build(manager)
+                .map_err(|e| DbError::Unavailable(e.to_string()))
+        };
+        let pool = build(settings.pool_size)?;
+        let reserved = match settings.reserved_pool_size {
+            0 => None,
+            n => Some(build(n)?),
+        };
         Ok(Self {
             pool,
+            reserved,
+            lane: Lane::Shared,
             backend,
             ready_timeout: Duration::from_millis(settings.ready_timeout_ms),
         })
+    }
+
+    /// This database on the reserved lane (the shared pool when none is set apart).
+    pub fn reserved(&self) -> Self {
+        Self {
+            lane: Lane::Reserved,
+            ..self.clone()
+        }
+    }
+
+    fn lane_pool(&self) -> &DbPool {
+        match (self.lane, &self.reserved) {
+            (Lane::Reserved, Some(p)) => p,
+            _ => &self.pool,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -114,7 +150,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let pool = self.lane_pool().clone();
         actix_web::rt::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
@@ -134,7 +170,7 @@ impl Db {
 
     /// True when a connection can be had within the readiness timeout and answers `SELECT 1`.
     pub async fn is_ready(&self) -> bool {
-        let pool = self.pool.clone();
+        let pool = self.reserved().lane_pool().clone();
         let timeout = self.ready_timeout;
         actix_web::rt::task::spawn_blocking(move || {
             let Ok(mut conn) = pool.get_timeout(timeout) else {

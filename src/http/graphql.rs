@@ -9,6 +9,7 @@
 //! extractor answers differently.
 
 use super::{limits, AppState};
+use crate::access::work::Deadline;
 use crate::access::{write_audit, AuditContext, Charge, Question};
 use crate::auth::Principal;
 use crate::domain::Timestamp;
@@ -34,7 +35,23 @@ pub async fn post(
 ) -> Result<HttpResponse, HttpError> {
     let response_type = ResponseType::negotiate(&req)?;
     check_content_type(&req)?;
-    let body = read_body(&req, payload, state.body_limit).await?;
+    // The address's slot and first token before the body: a client that trickles bodies is
+    // bounded before it costs a read, and the read itself has a deadline.
+    let _slot = address_gate(&req, &state, 1).await?;
+    let body = actix_web::rt::time::timeout(
+        state.body_timeout,
+        read_body(&req, payload, state.body_limit),
+    )
+    .await
+    .map_err(|_| {
+        HttpError::new(
+            Code::RequestTimeout,
+            format!(
+                "the request body did not arrive within {} ms",
+                state.body_timeout.as_millis()
+            ),
+        )
+    })??;
     let json: Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))?;
     match json {
@@ -77,6 +94,7 @@ pub async fn post(
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     let response_type = ResponseType::negotiate(&req)?;
+    let _slot = address_gate(&req, &state, 1).await?;
     let call = GraphqlCall::from_query_string(req.query_string())?;
     respond(&req, &state, vec![call], Shape::Single, response_type, true).await
 }
@@ -95,8 +113,27 @@ enum Shape {
     Batch,
 }
 
-/// Rate limits and the token once per HTTP request (a batch costs one token per member), then
-/// each GraphQL request.
+/// A slot among the address's requests in flight, and `cost` tokens of its rate limit.
+async fn address_gate(
+    req: &HttpRequest,
+    state: &AppState,
+    cost: u32,
+) -> Result<client::InFlightGuard, HttpError> {
+    let address = client::address(req, state.limiter.trusted_proxies());
+    let slot = state.in_flight.enter(address).ok_or_else(|| {
+        HttpError::rate_limited(1, "address (too many requests in flight at once)")
+    })?;
+    if state.limiter.enabled() {
+        let verdict = state.limiter.check_address(address, cost).await;
+        if let Some(secs) = verdict.retry_after_secs() {
+            return Err(HttpError::rate_limited(secs, "address"));
+        }
+    }
+    Ok(slot)
+}
+
+/// The token and the user's rate limit once per HTTP request (a batch costs one token per
+/// member, the first paid at the address gate), then each GraphQL request.
 async fn respond(
     req: &HttpRequest,
     state: &AppState,
@@ -109,9 +146,9 @@ async fn respond(
     let request_id = ids.as_ref().map(|r| r.id.clone()).unwrap_or_default();
     let client_request_id = ids.and_then(|r| r.client);
     let cost = u32::try_from(calls.len()).unwrap_or(u32::MAX);
-    if state.limiter.enabled() {
+    if state.limiter.enabled() && cost > 1 {
         let address = client::address(req, state.limiter.trusted_proxies());
-        let verdict = state.limiter.check_address(address, cost).await;
+        let verdict = state.limiter.check_address(address, cost - 1).await;
         if let Some(secs) = verdict.retry_after_secs() {
             return Err(HttpError::rate_limited(secs, "address"));
         }
@@ -413,8 +450,22 @@ async fn run_and_audit(
     };
     let cells = viewer.as_ref().map(|v| v.cells.clone());
     let asked_trusted = asked.trusted;
-    let (request, request_state) = gql::attach(request, &state.db, viewer);
+    let is_patient = viewer
+        .as_ref()
+        .is_some_and(|v| v.role() == crate::auth::Role::Patient);
+    let (request, request_state) = gql::attach(
+        request,
+        &state.db,
+        viewer,
+        state.aggregates.record_keys(),
+        &state.work,
+        Deadline::after(state.request_timeout),
+    );
     let mut response = state.schema.execute(request).await;
+    // Turned away for capacity: the whole request is 503, to be tried again shortly.
+    if request_state.work.overloaded() {
+        return Err(HttpError::overloaded());
+    }
     // Controlled counts leave only within the user's daily budget, and the question is
     // logged before the answer leaves (access::budget).
     if let (Some(principal), Some(cells)) = (ctx.principal, cells) {
@@ -481,9 +532,13 @@ async fn run_and_audit(
         let request_id = ctx.request_id.to_string();
         let client_request_id = ctx.client_request_id.map(str::to_string);
         let trusted = asked_trusted;
-        state
-            .db
-            .run(move |c| {
+        // A patient's own read is recorded on the patients' connections.
+        let db = if is_patient {
+            state.db.reserved()
+        } else {
+            state.db.clone()
+        };
+        db.run(move |c| {
                 let asked = AuditContext {
                     request_id: &request_id,
                     trusted_operation: trusted,

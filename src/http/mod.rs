@@ -44,6 +44,12 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The daily budget of distinct controlled cells, and the question log.
     pub cell_budget: Arc<crate::access::CellBudget>,
+    /// Work admission: cost budgets and permits for aggregate work.
+    pub work: Arc<crate::access::work::WorkAdmission>,
+    /// How long a client has to send its body.
+    pub body_timeout: Duration,
+    /// Requests in flight per client address.
+    pub in_flight: client::InFlight,
 }
 
 /// Builds the server on an already bound listener (tests bind port 0 and read the address).
@@ -75,6 +81,11 @@ pub fn serve(
         cell_budget: Arc::new(crate::access::CellBudget::new(
             settings.access.cell_budget.clone(),
         )),
+        work: Arc::new(crate::access::work::WorkAdmission::new(
+            settings.work.clone(),
+        )),
+        body_timeout: Duration::from_millis(settings.server.body_timeout_ms),
+        in_flight: client::InFlight::new(settings.server.max_requests_per_address),
     });
     let graphiql = settings.server.graphiql;
     let mut server = HttpServer::new(move || {
@@ -96,7 +107,7 @@ pub fn serve(
             .wrap(from_fn(request_span::request_span))
     })
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
-    .client_request_timeout(Duration::from_secs(10))
+    .client_request_timeout(Duration::from_secs(5))
     .listen(listener)?;
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);

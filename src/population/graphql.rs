@@ -1,6 +1,9 @@
 //! Population and coverage figures, person counts through disclosure control.
 
-use super::repo::Counted;
+use super::repo::{self, Counted};
+use async_graphql::dataloader::{DataLoader, Loader};
+use std::collections::HashMap;
+use std::sync::Arc;
 use crate::access::{CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::gql::Window;
@@ -27,6 +30,45 @@ fn age_in_year_of(birth: NaiveDate, d: NaiveDate) -> u32 {
     }
     u32::try_from(years).unwrap_or(0)
 }
+
+/// The counted patients of clusters' clinics, by clinic: every cluster view of a request
+/// (`clusters { view { … } }`) loads in one read on one connection, not one per cluster.
+pub struct CountedLoader {
+    pub db: crate::db::Db,
+    pub keys: crate::access::RecordKeys,
+}
+
+impl Loader<String> for CountedLoader {
+    type Value = Arc<Vec<Counted>>;
+    type Error = async_graphql::Error;
+
+    /// Keys are cluster ids; the value is every counted patient of the cluster's clinics.
+    async fn load(&self, clusters: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let which = repo::Clinics::Clusters(clusters.to_vec());
+        let keys = self.keys.clone();
+        let (rows, of): (Vec<Counted>, HashMap<String, String>) = self
+            .db
+            .run(move |c| {
+                let rows = repo::counted(c, &which, &keys)?;
+                let of = repo::cluster_of_clinics(c, &which)?;
+                Ok((rows, of))
+            })
+            .await
+            .map_err(crate::gql::db_error)?;
+        let mut by: HashMap<String, Vec<Counted>> = HashMap::new();
+        for r in rows {
+            if let Some(cluster) = of.get(&r.ydernummer) {
+                by.entry(cluster.clone()).or_default().push(r);
+            }
+        }
+        Ok(clusters
+            .iter()
+            .map(|id| (id.clone(), Arc::new(by.remove(id).unwrap_or_default())))
+            .collect())
+    }
+}
+
+pub type CountedDataLoader = DataLoader<CountedLoader>;
 
 /// A clinic's listed patients with one diagnosis (patientgrundlag) as of a date.
 #[derive(SimpleObject)]

@@ -52,7 +52,8 @@ impl Counted {
 #[derive(Debug, Clone)]
 pub enum Clinics {
     One(String),
-    Cluster(String),
+    /// The clinics of these clusters, in one read.
+    Clusters(Vec<String>),
 }
 
 /// The listed patients with a diagnosis of the clinics chosen. Two index-driven reads (the
@@ -65,8 +66,8 @@ pub fn counted(
 ) -> Result<Vec<Counted>, DbError> {
     let ydernumre: Vec<String> = match which {
         Clinics::One(y) => vec![y.clone()],
-        Clinics::Cluster(id) => clinics::table
-            .filter(clinics::cluster_id.eq(id))
+        Clinics::Clusters(ids) => clinics::table
+            .filter(clinics::cluster_id.eq_any(ids))
             .select(clinics::ydernummer)
             .load(conn)?,
     };
@@ -130,5 +131,26 @@ pub fn counted(
                 }
             },
         )
+        .collect())
+}
+
+/// The cluster of each clinic of `which` (clinics in no cluster are left out).
+pub fn cluster_of_clinics(
+    conn: &mut DbConnection,
+    which: &Clinics,
+) -> Result<HashMap<String, String>, DbError> {
+    let rows: Vec<(String, Option<String>)> = match which {
+        Clinics::One(y) => clinics::table
+            .filter(clinics::ydernummer.eq(y))
+            .select((clinics::ydernummer, clinics::cluster_id))
+            .load(conn)?,
+        Clinics::Clusters(ids) => clinics::table
+            .filter(clinics::cluster_id.eq_any(ids))
+            .select((clinics::ydernummer, clinics::cluster_id))
+            .load(conn)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(y, c)| Some((y, c?)))
         .collect())
 }

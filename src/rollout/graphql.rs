@@ -38,7 +38,9 @@ impl Rollout {
 
     async fn days(&self, ctx: &Context<'_>) -> gql::Result<Vec<metrics::DayCount>> {
         let (from, until) = (metrics::first_day_needed(self.as_of), self.as_of);
-        Ok(gql::snapshot(ctx).await?.day_counts(from, until))
+        let snap = gql::snapshot(ctx).await?;
+        let cost = snap.facts_between(from, until);
+        gql::compute(ctx, cost, move |_| Ok(snap.day_counts(from, until))).await
     }
 
     fn in_region(&self, day: &metrics::DayCount) -> bool {
@@ -123,7 +125,11 @@ impl Rollout {
         let until = CountWindow::new(&d, None, self.as_of).to;
         let after = metrics::year_back(until);
         let region = self.region.map(|r| r.as_str());
-        let (with_plan, active) = gql::snapshot(ctx).await?.app_users(after, until, region);
+        let snap = gql::snapshot(ctx).await?;
+        // Every patient with a plan is visited once, and the events of the year.
+        let cost = snap.facts_between(after, until) + snap.patients_with_plans();
+        let (with_plan, active) =
+            gql::compute(ctx, cost, move |_| Ok(snap.app_users(after, until, region))).await?;
         let (with_plan, active) = (d.count(with_plan), d.count(active));
         Ok(AppUsers {
             with_plan,
@@ -529,7 +535,13 @@ impl RolloutQuery {
             order: order_by,
             limit: i64::from(limit),
         };
-        let (mut groups, total) = gql::snapshot(ctx).await?.activity(&question);
+        let snap = gql::snapshot(ctx).await?;
+        // Every version in the range is visited, and put into one group per dimension asked.
+        let cost = snap
+            .facts_between(question.from, question.to)
+            .saturating_mul(1 + question.group_by.len() as u64);
+        let (mut groups, total) =
+            gql::compute(ctx, cost, move |deadline| snap.activity(&question, deadline)).await?;
         let truncated = groups.len() > limit as usize;
         groups.truncate(limit as usize);
         // Each cell is controlled on its own set of persons, so cutting rows at `limit` hides

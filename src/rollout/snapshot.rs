@@ -10,6 +10,7 @@
 
 use super::activity::{ActivityOrder, Dimension, Group, Question};
 use super::metrics::{ClinicWindow, DayCount};
+use crate::access::work::{Deadline, Expired};
 use crate::access::{PersonSet, RecordKey, RecordKeys};
 use crate::clusters::Directory;
 use crate::db::tables::{app_events, plan_versions};
@@ -195,6 +196,16 @@ impl Snapshot {
         })
     }
 
+    /// How many plan versions have a local day in [from, until]: what scanning them costs.
+    pub fn facts_between(&self, from: NaiveDate, until: NaiveDate) -> u64 {
+        self.between(from, until).len() as u64
+    }
+
+    /// Persons with at least one plan version.
+    pub fn patients_with_plans(&self) -> u64 {
+        self.first_plan.len() as u64
+    }
+
     /// Facts with local day in [from, until].
     fn between(&self, from: NaiveDate, until: NaiveDate) -> &[Fact] {
         let (a, b) = (day(from), day(until));
@@ -298,8 +309,9 @@ impl Snapshot {
         }
     }
 
-    /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total.
-    pub fn activity(&self, q: &Question) -> (Vec<Group>, Group) {
+    /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total. Checks
+    /// the deadline every 64 Ki versions, so a question past it stops working.
+    pub fn activity(&self, q: &Question, deadline: &Deadline) -> Result<(Vec<Group>, Group), Expired> {
         fn set(v: &[String]) -> HashSet<&str> {
             v.iter().map(String::as_str).collect()
         }
@@ -345,7 +357,10 @@ impl Snapshot {
         // A group key: one number per dimension asked for (-1 for none, e.g. no cluster).
         let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
         let mut total = Acc::default();
-        for f in self.between(q.from, q.to) {
+        for (i, f) in self.between(q.from, q.to).iter().enumerate() {
+            if i % 65_536 == 0 {
+                deadline.check()?;
+            }
             if !clinic_ok[f.clinic as usize]
                 || !type_ok.get(f.plan_type as usize).copied().unwrap_or(false)
                 || !source_ok.get(f.source as usize).copied().unwrap_or(false)
@@ -421,8 +436,9 @@ impl Snapshot {
                 q.group_by.iter().map(|d| g.key(*d).cloned()).collect();
             (rank, shown)
         });
+        deadline.check()?;
         rows.truncate(q.limit as usize + 1);
-        (rows, group(&[], &total))
+        Ok((rows, group(&[], &total)))
     }
 }
 
