@@ -284,13 +284,7 @@ async fn run_once(env: &Env, principal: &Principal, doc: &str, vars: &serde_json
 /// Where a viewer gets exact counts (a clinic's own clinicians) that is the baseline; the
 /// rollout's app users and the ad-hoc patients have no exact viewer, so their baseline is the
 /// same query without the person counts, an upper bound on what the cell keys cost.
-async fn disclosure_cost(
-    env: &Env,
-    clinic: &str,
-    cluster: &str,
-    region: &str,
-    runs: usize,
-) {
+async fn disclosure_cost(env: &Env, clinic: &str, cluster: &str, region: &str, runs: usize) {
     let own = Principal::new(
         "bench",
         Actor::Clinician(Ydernummer::parse(clinic).expect("y")),

@@ -372,10 +372,16 @@ impl Settings {
         positive("auth.max_token_bytes", self.auth.max_token_bytes as u64)?;
         positive("server.request_timeout_ms", self.server.request_timeout_ms)?;
         positive("server.body_timeout_ms", self.server.body_timeout_ms)?;
-        positive("server.max_requests_per_address", self.server.max_requests_per_address)?;
+        positive(
+            "server.max_requests_per_address",
+            self.server.max_requests_per_address,
+        )?;
         positive("work.per_user", self.work.per_user)?;
         for role in [Role::Clinician, Role::Region, Role::Ministry] {
-            positive(&format!("work.concurrent.{role}"), self.work.concurrent.of(role))?;
+            positive(
+                &format!("work.concurrent.{role}"),
+                self.work.concurrent.of(role),
+            )?;
         }
         if !self.server.subgraph.is_empty() && self.server.subgraph().is_none() {
             return Err(ConfigError::Invalid(format!(

@@ -4,11 +4,11 @@
 
 mod audit;
 pub mod budget;
-pub mod work;
 mod disclosure;
 mod extension;
 pub mod policy;
 mod scope;
+pub mod work;
 
 pub use audit::{
     access_log, write_audit, AccessLogEntry, AuditContext, AuditTrail, AuditWriteError, AD_HOC,

@@ -152,7 +152,11 @@ impl WorkAdmission {
     }
 
     /// A permit for aggregate work, waiting at most `work.queue_ms`.
-    pub async fn permit(&self, meter: &WorkMeter, principal: &Principal) -> Result<Permit, Refusal> {
+    pub async fn permit(
+        &self,
+        meter: &WorkMeter,
+        principal: &Principal,
+    ) -> Result<Permit, Refusal> {
         let role = principal.role();
         let Some(semaphore) = self.roles.get(&role).cloned() else {
             // Patients and suppliers run no aggregate work.
@@ -218,7 +222,10 @@ mod tests {
         let m = WorkMeter::default();
         assert!(w.charge(&m, Role::Region, 60).is_ok());
         let e = w.charge(&m, Role::Region, 60).expect_err("past the budget");
-        assert!(e.to_string().contains("120 units") && e.to_string().contains("100"), "{e}");
+        assert!(
+            e.to_string().contains("120 units") && e.to_string().contains("100"),
+            "{e}"
+        );
         // A refused charge is not spent: a smaller one still fits.
         assert!(w.charge(&m, Role::Region, 40).is_ok());
         assert!(Deadline::after(Duration::ZERO).check().is_err());

@@ -539,22 +539,22 @@ async fn run_and_audit(
             state.db.clone()
         };
         db.run(move |c| {
-                let asked = AuditContext {
-                    request_id: &request_id,
-                    trusted_operation: trusted,
-                    client_request_id: client_request_id.as_deref(),
-                    client_operation: operation_name.as_deref(),
-                };
-                write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
-            })
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "audit write failed; the answer is withheld");
-                internal(
-                    "internal error: the answer was withheld because its audit record could \
+            let asked = AuditContext {
+                request_id: &request_id,
+                trusted_operation: trusted,
+                client_request_id: client_request_id.as_deref(),
+                client_operation: operation_name.as_deref(),
+            };
+            write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "audit write failed; the answer is withheld");
+            internal(
+                "internal error: the answer was withheld because its audit record could \
                      not be written",
-                )
-            })?;
+            )
+        })?;
         for cpr in views {
             state.aggregates.record_view(&cpr, now.local_date());
         }

@@ -1,15 +1,15 @@
 //! Population and coverage figures, person counts through disclosure control.
 
 use super::repo::{self, Counted};
-use async_graphql::dataloader::{DataLoader, Loader};
-use std::collections::HashMap;
-use std::sync::Arc;
 use crate::access::{CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::gql::Window;
 use crate::plans::graphql::{PlanType, Sex};
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::SimpleObject;
 use chrono::{Datelike, NaiveDate};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 const AGE_BANDS: [(&str, u32, Option<u32>); 6] = [
     ("0-39", 0, Some(39)),

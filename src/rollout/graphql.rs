@@ -540,8 +540,10 @@ impl RolloutQuery {
         let cost = snap
             .facts_between(question.from, question.to)
             .saturating_mul(1 + question.group_by.len() as u64);
-        let (mut groups, total) =
-            gql::compute(ctx, cost, move |deadline| snap.activity(&question, deadline)).await?;
+        let (mut groups, total) = gql::compute(ctx, cost, move |deadline| {
+            snap.activity(&question, deadline)
+        })
+        .await?;
         let truncated = groups.len() > limit as usize;
         groups.truncate(limit as usize);
         // Each cell is controlled on its own set of persons, so cutting rows at `limit` hides

@@ -311,7 +311,11 @@ impl Snapshot {
 
     /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total. Checks
     /// the deadline every 64 Ki versions, so a question past it stops working.
-    pub fn activity(&self, q: &Question, deadline: &Deadline) -> Result<(Vec<Group>, Group), Expired> {
+    pub fn activity(
+        &self,
+        q: &Question,
+        deadline: &Deadline,
+    ) -> Result<(Vec<Group>, Group), Expired> {
         fn set(v: &[String]) -> HashSet<&str> {
             v.iter().map(String::as_str).collect()
         }

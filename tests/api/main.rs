@@ -4,6 +4,7 @@
 
 mod access;
 mod auth;
+mod availability;
 mod cli;
 mod disclosure;
 mod federation;

@@ -22,7 +22,7 @@ PERSON_FIELDS = {"cpr", "birthDate", "sex", "goals", "measurements", "diagnoses"
 KNOWN_CODES = {
     "BAD_REQUEST", "BAD_USER_INPUT", "FORBIDDEN", "OPERATION_LIMIT", "GRAPHQL_VALIDATION_FAILED",
     "PERSISTED_QUERY_REQUIRED", "PERSISTED_QUERY_NOT_FOUND", "UNAUTHENTICATED", "TIMEOUT",
-    "DISCLOSURE_BUDGET", None,
+    "DISCLOSURE_BUDGET", "OVERLOADED", "REQUEST_TIMEOUT", None,
 }
 LEAKS = ("select ", "insert ", "sqlite", "postgres", "diesel", ".rs:", "panicked", "/src/")
 
