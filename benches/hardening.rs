@@ -5,7 +5,12 @@
 //!    document id) against one with them off (no rate limits, the text sent ad hoc, limits
 //!    set out of reach), in alternating runs;
 //! 2. the same normal traffic alone and beside a flood of query bombs from one client: the
-//!    normal traffic's p99 in both, in alternating runs.
+//!    normal traffic's p99 in both, in alternating runs;
+//! 3. the same normal traffic with a regional dashboard every second, alone and beside an
+//!    adversary holding a ministry token who sends, as fast as admitted, the most expensive
+//!    documents the limits still admit (aliased three-year breakdowns by every dimension,
+//!    every cluster's view, every clinic's population): the patients' p99 in both, and no
+//!    5xx or 408 for the patients or the dashboard.
 //!
 //!     cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS]
 //!
@@ -94,6 +99,8 @@ struct Phase {
     p99_ms: f64,
     per_second: f64,
     flood: Vec<(u16, usize)>,
+    /// Dashboard answers other than 200.
+    dashboard_failures: usize,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -131,8 +138,37 @@ fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &str) 
 
 /// Normal traffic from `phones` for `seconds`, with bombs beside it when `bombs` is given.
 fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[String])>) -> Phase {
+    phase_with(gw, phones, seconds, bombs, None)
+}
+
+/// As `phase`, with a dashboard (token, request) asked once a second beside the phones.
+fn phase_with(
+    gw: &Gateway,
+    phones: &[Phone],
+    seconds: f64,
+    bombs: Option<(&str, &[String])>,
+    dashboard: Option<(&str, &str)>,
+) -> Phase {
     let url = format!("{}/graphql", gw.base);
     let stop = Arc::new(AtomicBool::new(false));
+    let board = dashboard.map(|(token, body)| {
+        let (url, stop, token, body) = (
+            url.clone(),
+            stop.clone(),
+            token.to_string(),
+            body.to_string(),
+        );
+        std::thread::spawn(move || {
+            let agent = ureq::AgentBuilder::new().build();
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                statuses.push(post(&agent, &url, &token, "203.0.113.5", &body));
+                std::thread::sleep(Duration::from_secs(1).saturating_sub(t.elapsed()));
+            }
+            statuses
+        })
+    });
     let flooders: Vec<_> = bombs
         .map(|(token, docs)| {
             (0..FLOODERS)
@@ -186,6 +222,12 @@ fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[St
         times.extend(t);
         refused += r;
     }
+    let dashboard_failures = board
+        .map(|b| b.join().expect("dashboard"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| *s != 200)
+        .count();
     let mut flood = std::collections::BTreeMap::<u16, usize>::new();
     for f in flooders {
         for (s, n) in f.join().expect("flooder") {
@@ -200,6 +242,7 @@ fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[St
         p99_ms: percentile(&times, 0.99),
         per_second: times.len() as f64 / elapsed,
         flood: flood.into_iter().collect(),
+        dashboard_failures,
     }
 }
 
@@ -395,5 +438,78 @@ fn main() {
         median(quiet_p99s),
         median(flood_p99s),
         median(p99_ratios)
+    );
+
+    // 3. An adversary with a ministry token and the costliest documents the limits admit.
+    let ministry = mint("adversary".into(), Actor::Ministry);
+    let regional = mint(
+        "dashboard".into(),
+        Actor::Region(forloeb_gateway::domain::RegionCode::parse("1084").expect("region")),
+    );
+    let dashboard_text = manifest
+        .by_name("RegionalDashboard")
+        .expect("RegionalDashboard")
+        .text;
+    let dashboard = serde_json::json!({
+        "documentId": document_id(dashboard_text),
+        "variables": { "region": "1084", "asOf": "2022-11-15" },
+    })
+    .to_string();
+    let breakdowns = (0..12)
+        .map(|i| format!("a{i}: planActivity(from: \"2020-01-01\", to: \"2022-12-30\", groupBy: [REGION, CLUSTER, CLINIC, TYPE, SOURCE, WEEK, MONTH, YEAR], limit: 1) {{ total {{ plans }} }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let costly: Vec<String> = [
+        format!("{{ {breakdowns} }}"),
+        "{ clusters { view(asOf: \"2022-12-31\") { clinics { coverage { diagnosed { value } withPlan { value } } } } } }".to_string(),
+        "{ clinics { population(asOf: \"2022-12-31\") { diagnosed { value } } } }".to_string(),
+    ]
+    .iter()
+    .map(|d| serde_json::json!({ "query": d }).to_string())
+    .collect();
+    println!(
+        "\n3. MyPlans and a regional dashboard each second, quiet vs beside a ministry adversary \
+         ({FLOODERS} threads of the costliest admitted documents)"
+    );
+    println!(
+        "{:<5} {:>10} {:>10} {:>10} {:>10} {:>8}   adversary answers (status: count)",
+        "run", "quiet p50", "quiet p99", "adv. p50", "adv. p99", "ratio"
+    );
+    let (mut ratios3, mut quiet3, mut adv3) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let quiet = phase_with(
+            &hardened,
+            &by_id,
+            seconds,
+            None,
+            Some((&regional, &dashboard)),
+        );
+        let adv = phase_with(
+            &hardened,
+            &by_id,
+            seconds,
+            Some((&ministry, &costly)),
+            Some((&regional, &dashboard)),
+        );
+        assert_eq!(quiet.refused + adv.refused, 0, "patients were refused");
+        assert_eq!(
+            quiet.dashboard_failures + adv.dashboard_failures,
+            0,
+            "the dashboard failed"
+        );
+        let ratio = adv.p99_ms / quiet.p99_ms;
+        println!(
+            "{run:<5} {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}   {:?}",
+            quiet.p50_ms, quiet.p99_ms, adv.p50_ms, adv.p99_ms, ratio, adv.flood
+        );
+        ratios3.push(ratio);
+        quiet3.push(quiet.p99_ms);
+        adv3.push(adv.p99_ms);
+    }
+    println!(
+        "median {:>19.2}ms {:>19.2}ms {:>8.2}   (target: adversary p99 / quiet p99 ≤ 2, no 5xx or 408 for patients)",
+        median(quiet3),
+        median(adv3),
+        median(ratios3)
     );
 }
