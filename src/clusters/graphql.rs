@@ -7,8 +7,9 @@ use crate::domain::{PlanType as DomainPlanType, RegionCode, Ydernummer};
 use crate::gql::{self, bad_input, db_error, Date};
 use crate::plans::graphql::{Patient, PlanType};
 use crate::plans::repo::{self as plans_repo, ClinicList};
-use crate::population::graphql::{coverage, populations, CountedDataLoader, Coverage, Population};
-use crate::population::repo::{self as population_repo, Clinics};
+use crate::population::graphql::{
+    coverage, populations, CountedDataLoader, Coverage, Population, PopulationOf,
+};
 use crate::rollout::graphql::Rollout;
 use crate::rollout::metrics;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
@@ -93,6 +94,19 @@ impl Clinic {
     }
 }
 
+/// The counted patients of a clinic or cluster, through the request's batching loader.
+async fn population_of(
+    ctx: &Context<'_>,
+    of: PopulationOf,
+) -> gql::Result<std::sync::Arc<Vec<crate::population::repo::Counted>>> {
+    Ok(ctx
+        .data::<CountedDataLoader>()
+        .map_err(|_| gql::internal("no population loader"))?
+        .load_one(of)
+        .await?
+        .unwrap_or_default())
+}
+
 fn page_size(first: Option<i32>) -> gql::Result<usize> {
     let first = first.unwrap_or(50);
     usize::try_from(first)
@@ -171,12 +185,7 @@ impl Clinic {
         self.reachable(viewer)?;
         let d = gql::as_of_or_today(as_of)?;
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
-        let which = Clinics::One(self.0.ydernummer.clone());
-        let keys = gql::record_keys(ctx)?.clone();
-        let rows = gql::db(ctx)?
-            .run(move |c| population_repo::counted(c, &which, &keys))
-            .await
-            .map_err(db_error)?;
+        let rows = population_of(ctx, PopulationOf::Clinic(self.0.ydernummer.clone())).await?;
         let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
         Ok(Some(populations(&rows, d, disclosure)))
     }
@@ -289,12 +298,7 @@ impl Cluster {
         // The listed patients of the cluster's clinics are read: about this many per clinic.
         let clinics_in = dir.clinics_in_cluster(&self.0.id).count() as u64;
         gql::admit(ctx, clinics_in * PATIENTS_PER_CLINIC).await?;
-        let rows = ctx
-            .data::<CountedDataLoader>()
-            .map_err(|_| gql::internal("no population loader"))?
-            .load_one(self.0.id.clone())
-            .await?
-            .unwrap_or_default();
+        let rows = population_of(ctx, PopulationOf::Cluster(self.0.id.clone())).await?;
         let clinics = dir
             .clinics_in_cluster(&self.0.id)
             .map(|c| {

@@ -31,39 +31,60 @@ fn age_in_year_of(birth: NaiveDate, d: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
-/// The counted patients of clusters' clinics, by clinic: every cluster view of a request
-/// (`clusters { view { … } }`) loads in one read on one connection, not one per cluster.
+/// Whose population a field counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PopulationOf {
+    Clinic(String),
+    Cluster(String),
+}
+
+/// The counted patients of clinics and clusters: every population and cluster view of a
+/// request (`clinics { population }`, `clusters { view { … } }`) loads in one read on one
+/// connection, not one per item of the list.
 pub struct CountedLoader {
     pub db: crate::db::Db,
     pub keys: crate::access::RecordKeys,
 }
 
-impl Loader<String> for CountedLoader {
+impl Loader<PopulationOf> for CountedLoader {
     type Value = Arc<Vec<Counted>>;
     type Error = async_graphql::Error;
 
-    /// Keys are cluster ids; the value is every counted patient of the cluster's clinics.
-    async fn load(&self, clusters: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let which = repo::Clinics::Clusters(clusters.to_vec());
+    async fn load(
+        &self,
+        wanted: &[PopulationOf],
+    ) -> Result<HashMap<PopulationOf, Self::Value>, Self::Error> {
+        let mut which = repo::Clinics::default();
+        for w in wanted {
+            match w {
+                PopulationOf::Clinic(y) => which.ydernumre.push(y.clone()),
+                PopulationOf::Cluster(id) => which.clusters.push(id.clone()),
+            }
+        }
         let keys = self.keys.clone();
-        let (rows, of): (Vec<Counted>, HashMap<String, String>) = self
+        let (rows, cluster_of) = self
             .db
             .run(move |c| {
                 let rows = repo::counted(c, &which, &keys)?;
-                let of = repo::cluster_of_clinics(c, &which)?;
-                Ok((rows, of))
+                let cluster_of = repo::clusters_of(c, &which.clusters)?;
+                Ok((rows, cluster_of))
             })
             .await
             .map_err(crate::gql::db_error)?;
-        let mut by: HashMap<String, Vec<Counted>> = HashMap::new();
+        let mut by: HashMap<PopulationOf, Vec<Counted>> = HashMap::new();
         for r in rows {
-            if let Some(cluster) = of.get(&r.ydernummer) {
-                by.entry(cluster.clone()).or_default().push(r);
+            if let Some(id) = cluster_of.get(&r.ydernummer) {
+                by.entry(PopulationOf::Cluster(id.clone()))
+                    .or_default()
+                    .push(r.clone());
             }
+            by.entry(PopulationOf::Clinic(r.ydernummer.clone()))
+                .or_default()
+                .push(r);
         }
-        Ok(clusters
+        Ok(wanted
             .iter()
-            .map(|id| (id.clone(), Arc::new(by.remove(id).unwrap_or_default())))
+            .map(|w| (w.clone(), Arc::new(by.remove(w).unwrap_or_default())))
             .collect())
     }
 }

@@ -48,12 +48,11 @@ impl Counted {
     }
 }
 
-/// Which clinics to count.
-#[derive(Debug, Clone)]
-pub enum Clinics {
-    One(String),
-    /// The clinics of these clusters, in one read.
-    Clusters(Vec<String>),
+/// Which clinics to count: these clinics, and the clinics of these clusters.
+#[derive(Debug, Clone, Default)]
+pub struct Clinics {
+    pub ydernumre: Vec<String>,
+    pub clusters: Vec<String>,
 }
 
 /// The listed patients with a diagnosis of the clinics chosen. Two index-driven reads (the
@@ -64,13 +63,10 @@ pub fn counted(
     which: &Clinics,
     keys: &RecordKeys,
 ) -> Result<Vec<Counted>, DbError> {
-    let ydernumre: Vec<String> = match which {
-        Clinics::One(y) => vec![y.clone()],
-        Clinics::Clusters(ids) => clinics::table
-            .filter(clinics::cluster_id.eq_any(ids))
-            .select(clinics::ydernummer)
-            .load(conn)?,
-    };
+    let mut ydernumre = which.ydernumre.clone();
+    ydernumre.extend(clusters_of(conn, &which.clusters)?.into_keys());
+    ydernumre.sort_unstable();
+    ydernumre.dedup();
     type Row = (String, String, NaiveDate, String, bool, bool, bool);
     let rows: Vec<Row> = patients::table
         .filter(patients::ydernummer.eq_any(&ydernumre))
@@ -134,21 +130,18 @@ pub fn counted(
         .collect())
 }
 
-/// The cluster of each clinic of `which` (clinics in no cluster are left out).
-pub fn cluster_of_clinics(
+/// The clinics of these clusters, each with its cluster.
+pub fn clusters_of(
     conn: &mut DbConnection,
-    which: &Clinics,
+    clusters: &[String],
 ) -> Result<HashMap<String, String>, DbError> {
-    let rows: Vec<(String, Option<String>)> = match which {
-        Clinics::One(y) => clinics::table
-            .filter(clinics::ydernummer.eq(y))
-            .select((clinics::ydernummer, clinics::cluster_id))
-            .load(conn)?,
-        Clinics::Clusters(ids) => clinics::table
-            .filter(clinics::cluster_id.eq_any(ids))
-            .select((clinics::ydernummer, clinics::cluster_id))
-            .load(conn)?,
-    };
+    if clusters.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<String>)> = clinics::table
+        .filter(clinics::cluster_id.eq_any(clusters))
+        .select((clinics::ydernummer, clinics::cluster_id))
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|(y, c)| Some((y, c?)))

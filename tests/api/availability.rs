@@ -118,9 +118,10 @@ fn a_request_past_its_deadline_stops_working_and_others_are_served() {
     );
 }
 
-/// Every cluster view of a request comes from one read, however many clusters it shows.
+/// Every cluster view and every population of a request comes from one read, however many
+/// clusters or clinics it shows.
 #[test]
-fn cluster_views_load_in_one_read() {
+fn cluster_views_and_populations_load_in_one_read() {
     let app = with_demo(|_| {});
     let mut served = crate::cli::serve_with(
         app.db.url(),
@@ -144,10 +145,15 @@ fn cluster_views_load_in_one_read() {
             .and_then(|n| n.trim().parse().ok())
             .expect("counter")
     };
-    let cost = |args: &str| {
-        let q = format!(
-            "{{ clusters{args} {{ id view(asOf: \"2022-12-31\") {{ clinics {{ coverage {{ diagnosed {{ value }} }} }} }} }} }}"
-        );
+    let cost = |list: &str, args: &str| {
+        let q = match list {
+            "clusters" => format!(
+                "{{ clusters{args} {{ id view(asOf: \"2022-12-31\") {{ clinics {{ coverage {{ diagnosed {{ value }} }} }} }} }} }}"
+            ),
+            _ => format!(
+                "{{ clinics{args} {{ ydernummer population(asOf: \"2022-12-31\") {{ diagnosed {{ value }} }} }} }}"
+            ),
+        };
         let before = statements();
         let r: Value = ureq::post(&format!("{base}/graphql"))
             .set("authorization", &format!("Bearer {}", ministry()))
@@ -156,23 +162,25 @@ fn cluster_views_load_in_one_read() {
             .into_json()
             .expect("json");
         assert!(r["errors"].is_null(), "{r}");
-        let clusters = r["data"]["clusters"].as_array().map_or(0, Vec::len);
-        (statements() - before, clusters)
+        let items = r["data"][list].as_array().map_or(0, Vec::len);
+        (statements() - before, items)
     };
-    cost("");
-    let (one_region, few) = cost("(region: \"1084\")");
-    let (nation, all) = cost("");
-    assert!(
-        all > few && few > 0,
-        "{few} clusters in the region, {all} in all"
-    );
-    // One read for all the views: the statements grow only with the patients read (their
-    // plans are looked up 5,000 at a time), not with the views; one read per view would add
-    // at least two statements per cluster.
-    assert!(
-        nation - one_region < 2 * (all - few) as u64,
-        "{few} clusters: {one_region} statements; {all} clusters: {nation}"
-    );
+    for list in ["clusters", "clinics"] {
+        cost(list, "");
+        let (one_region, few) = cost(list, "(region: \"1084\")");
+        let (nation, all) = cost(list, "");
+        assert!(
+            all > few && few > 0,
+            "{few} {list} in the region, {all} in all"
+        );
+        // One read for all: the statements grow only with the patients read (their plans are
+        // looked up 5,000 at a time), not with the items; one read per item would add at
+        // least two statements each.
+        assert!(
+            nation - one_region < 2 * (all - few) as u64,
+            "{few} {list}: {one_region} statements; {all} {list}: {nation}"
+        );
+    }
     let _ = served.child.kill();
     let _ = served.child.wait();
 }
