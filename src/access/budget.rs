@@ -146,14 +146,20 @@ impl CellBudget {
         };
         let log_always = !question.trusted && matches!(role, Role::Region | Role::Ministry);
         let mut over = false;
+        // Writes come first: on SQLite a transaction that reads and then writes cannot wait
+        // for the write lock (it fails at once with "database is locked" when another
+        // connection writes), while one that starts by writing waits its busy timeout.
         let result = conn.transaction::<_, DbError, _>(|c| {
-            let before = count_cells(c, day, role_s, sub)?;
-            insert_cells(c, day, role_s, sub, charged)?;
-            let after = count_cells(c, day, role_s, sub)?;
-            row.new_cells = i32::try_from(after - before).unwrap_or(i32::MAX);
-            if u64::try_from(after).unwrap_or(u64::MAX) > budget {
-                over = true;
-                return Err(DbError::Query(diesel::result::Error::RollbackTransaction));
+            if !charged.is_empty() {
+                let inserted = insert_cells(c, day, role_s, sub, charged)?;
+                row.new_cells = i32::try_from(inserted).unwrap_or(i32::MAX);
+                if inserted > 0 {
+                    let total = count_cells(c, day, role_s, sub)?;
+                    if u64::try_from(total).unwrap_or(u64::MAX) > budget {
+                        over = true;
+                        return Err(DbError::Query(diesel::result::Error::RollbackTransaction));
+                    }
+                }
             }
             if log_always || row.new_cells > 0 {
                 diesel::insert_into(question_log::table)
@@ -199,14 +205,16 @@ fn count_cells(
         .get_result(conn)?)
 }
 
-/// One statement per thousand cells; a cell charged already today is left as it is.
+/// One statement per thousand cells; a cell charged already today is left as it is. Returns
+/// how many were new.
 fn insert_cells(
     conn: &mut DbConnection,
     day: NaiveDate,
     role: &str,
     sub: &str,
     cells: &[String],
-) -> Result<(), DbError> {
+) -> Result<usize, DbError> {
+    let mut inserted = 0;
     for chunk in cells.chunks(1_000) {
         let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = placeholders(
@@ -216,7 +224,7 @@ fn insert_cells(
                  ON CONFLICT DO NOTHING"
             ),
         );
-        on_backend!(conn, |c| {
+        inserted += on_backend!(conn, |c| {
             let mut q = diesel::sql_query(&sql).into_boxed();
             for cell in chunk {
                 q = q
@@ -228,7 +236,7 @@ fn insert_cells(
             q.execute(c)
         })?;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// One logged question, for `forloeb audit questions`.

@@ -43,7 +43,7 @@ pub const DEMO_RECORD_KEY_SECRET: &str =
 
 impl RecordKeys {
     pub fn new(hex_secret: &str) -> Result<Self, BadRecordKeySecret> {
-        let bytes = decode_hex(hex_secret)
+        let bytes = crate::domain::decode_hex(hex_secret)
             .filter(|b| b.len() == 32)
             .ok_or(BadRecordKeySecret)?;
         let cipher = Aes256::new_from_slice(&bytes).map_err(|_| BadRecordKeySecret)?;
@@ -64,16 +64,6 @@ impl RecordKeys {
         first.copy_from_slice(&block[..8]);
         RecordKey(u64::from_le_bytes(first))
     }
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// What identifies a set of persons for disclosure control: its size and the (wrapping) sum of

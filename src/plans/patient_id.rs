@@ -21,7 +21,7 @@ pub struct BadKey;
 
 impl PatientIds {
     pub fn new(hex_key: &str) -> Result<Self, BadKey> {
-        let bytes = decode_hex(hex_key)
+        let bytes = crate::domain::decode_hex(hex_key)
             .filter(|b| b.len() == 32)
             .ok_or(BadKey)?;
         let cipher = Aes256GcmSiv::new_from_slice(&bytes).map_err(|_| BadKey)?;
@@ -40,23 +40,13 @@ impl PatientIds {
 
     /// None for anything this key did not produce.
     pub fn decode(&self, id: &str) -> Option<Cpr> {
-        let sealed = decode_hex(id.strip_prefix(PREFIX)?)?;
+        let sealed = crate::domain::decode_hex(id.strip_prefix(PREFIX)?)?;
         let plain = self
             .cipher
             .decrypt(&Nonce::default(), sealed.as_slice())
             .ok()?;
         Cpr::parse(std::str::from_utf8(&plain).ok()?).ok()
     }
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -2,32 +2,11 @@
 //! stop work, cluster views load in one read, patients have connections of their own, and a
 //! client that trickles its body is bounded before and while it is read.
 
-use crate::helpers::{forloeb, ministry, patient, spawn_app_with, TestApp};
+use crate::helpers::{ministry, patient, spawn_app_with, spawn_with_demo, TestApp};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-fn with_demo(tweak: impl FnOnce(&mut forloeb_gateway::config::Settings)) -> TestApp {
-    let app = spawn_app_with(tweak);
-    let out = forloeb()
-        .args([
-            "demo",
-            "--no-serve",
-            "--clinics",
-            "60",
-            "--database",
-            app.db.url(),
-        ])
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    app
-}
 
 const ALL_DIMENSIONS: &str = "[REGION, CLUSTER, CLINIC, TYPE, SOURCE, WEEK, MONTH, YEAR]";
 
@@ -48,7 +27,7 @@ fn aliased_breakdowns(n: usize) -> String {
 fn work_is_costed_by_what_it_touches_and_aliases_add_up() {
     // What one breakdown touches: every version in the range, once per dimension and once more.
     let versions = {
-        let app = with_demo(|_| {});
+        let app = spawn_with_demo(|_| {});
         let r = app
             .graphql_as(
                 &ministry(),
@@ -64,7 +43,7 @@ fn work_is_costed_by_what_it_touches_and_aliases_add_up() {
     assert!(one > 0, "{versions}");
     // A budget for three and a half such breakdowns.
     let budget = one * 3 + one / 2;
-    let app = with_demo(|s| s.work.budget.ministry = budget);
+    let app = spawn_with_demo(|s| s.work.budget.ministry = budget);
     let fit = 3;
     let r = app
         .graphql_as(&ministry(), &aliased_breakdowns(fit + 2), json!({}))
@@ -87,7 +66,7 @@ fn work_is_costed_by_what_it_touches_and_aliases_add_up() {
 
 #[test]
 fn a_request_past_its_deadline_stops_working_and_others_are_served() {
-    let app = with_demo(|s| {
+    let app = spawn_with_demo(|s| {
         s.server.request_timeout_ms = 100;
         s.work.budget.ministry = u64::MAX / 4;
     });
@@ -122,7 +101,7 @@ fn a_request_past_its_deadline_stops_working_and_others_are_served() {
 /// clusters or clinics it shows.
 #[test]
 fn cluster_views_and_populations_load_in_one_read() {
-    let app = with_demo(|_| {});
+    let app = spawn_with_demo(|_| {});
     let mut served = crate::cli::serve_with(
         app.db.url(),
         &[
@@ -188,7 +167,7 @@ fn cluster_views_and_populations_load_in_one_read() {
 /// A patient's read does not wait for the shared connections: they have their own.
 #[test]
 fn patients_have_connections_nobody_else_can_take() {
-    let app = with_demo(|_| {});
+    let app = spawn_with_demo(|_| {});
     let mut settings = crate::helpers::test_settings(app.db.url());
     settings.database.pool_size = 1;
     settings.database.reserved_pool_size = 1;

@@ -1,7 +1,8 @@
 //! An attacker in the tests: a region user, the ministry and a clinician of a neighbouring
 //! clinic, each holding a valid token and staying within every limit, try to learn a birth
 //! date or a count from 1 to 4 from the gateway's answers, alone and in combination, on a
-//! national-shaped demo data set (`forloeb demo`, 60 clinics).
+//! national-shaped demo data set (`forloeb demo`, 60 clinics; FORLOEB_TEST_DEMO_CLINICS=1693
+//! runs the same attacks at national scale).
 //!
 //! The attacker knows the published rules (README, "Disclosure control"): a controlled value v
 //! is the true count moved by −2…+2 (so the truth lies in [v − 2, v + 2], and a shown 0 in
@@ -12,7 +13,7 @@
 //! behaviour.
 
 use crate::helpers::{
-    clinician, forloeb, ministry, region, shipped_defaults, spawn_app, spawn_app_with, TestApp,
+    clinician, forloeb, ministry, region, shipped_defaults, spawn_app, spawn_with_demo, TestApp,
 };
 use serde_json::{json, Value};
 
@@ -113,30 +114,14 @@ fn pinned_small(mut cells: Vec<Iv>, total: Iv) -> Vec<i64> {
         .collect()
 }
 
-/// A gateway with the demo data; `budget` false lifts the disclosure budget (test settings).
+/// A gateway with the demo data; `shipped_budget` false lifts the disclosure budget (test
+/// settings).
 fn demo_app(shipped_budget: bool) -> TestApp {
-    let app = if shipped_budget {
-        spawn_app_with(|s| s.access.cell_budget = shipped(|d| d.access.cell_budget.clone()))
-    } else {
-        spawn_app()
-    };
-    let out = forloeb()
-        .args([
-            "demo",
-            "--no-serve",
-            "--clinics",
-            "60",
-            "--database",
-            app.db.url(),
-        ])
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    app
+    spawn_with_demo(|s| {
+        if shipped_budget {
+            s.access.cell_budget = shipped(|d| d.access.cell_budget.clone());
+        }
+    })
 }
 
 fn shipped<T>(pick: impl Fn(&forloeb_gateway::config::Settings) -> T) -> T {
@@ -675,4 +660,44 @@ fn a_region_user_sees_only_its_own_inactive_clinics() {
             .count();
         assert_eq!(shown.len(), own);
     }
+}
+
+/// Every ad-hoc question of a region or ministry user is logged before its answer leaves;
+/// many at once, on SQLite's one writer, must all be answered (a transaction that read
+/// before it wrote failed at once with "database is locked").
+#[test]
+fn many_questions_at_once_are_all_logged_and_answered() {
+    let app = spawn_app();
+    let tokens = [ministry(), region("1084"), region("1081"), ministry()];
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                let app = &app;
+                scope.spawn(move || {
+                    (0..25)
+                        .map(|i| {
+                            let q = format!("query Q{i} {{ apiVersion regions {{ code }} }}");
+                            app.graphql_as(token, &q, json!({})).status
+                        })
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client"))
+            .collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let today = forloeb_gateway::domain::Timestamp::now()
+        .local_date()
+        .to_string();
+    let out = forloeb()
+        .args(["audit", "questions", "--since", &today, "--database"])
+        .arg(app.db.url())
+        .output()
+        .expect("audit questions");
+    let logged = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(logged, 100, "every question is in the log");
 }

@@ -206,6 +206,24 @@ pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(db, settings)
 }
 
+/// A gateway with the demonstration data (`forloeb demo`): 60 clinics of the national shape,
+/// or FORLOEB_TEST_DEMO_CLINICS of them (1693 for the national scale).
+pub fn spawn_with_demo(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_with(tweak);
+    let clinics = std::env::var("FORLOEB_TEST_DEMO_CLINICS").unwrap_or_else(|_| "60".into());
+    let out = forloeb()
+        .args(["demo", "--no-serve", "--clinics", &clinics, "--database"])
+        .arg(app.db.url())
+        .output()
+        .expect("demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app
+}
+
 pub fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
