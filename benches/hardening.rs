@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 6;
 /// Threads that send bombs, all as one client.
 const FLOODERS: usize = 2;
+/// Patients' requests a second in the adversary comparison: a busy hour of the Min Læge App
+/// (about 165,000 patients with plans) is well below it.
+const STEADY_RATE: f64 = 300.0;
 
 struct Gateway {
     child: Child,
@@ -138,16 +141,18 @@ fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &str) 
 
 /// Normal traffic from `phones` for `seconds`, with bombs beside it when `bombs` is given.
 fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[String])>) -> Phase {
-    phase_with(gw, phones, seconds, bombs, None)
+    phase_with(gw, phones, seconds, bombs, None, None)
 }
 
-/// As `phase`, with a dashboard (token, request) asked once a second beside the phones.
+/// As `phase`, with a dashboard (token, request) asked once a second beside the phones, and
+/// the phones at a steady `rate` (requests a second in all) instead of as fast as they can.
 fn phase_with(
     gw: &Gateway,
     phones: &[Phone],
     seconds: f64,
     bombs: Option<(&str, &[String])>,
     dashboard: Option<(&str, &str)>,
+    rate: Option<f64>,
 ) -> Phase {
     let url = format!("{}/graphql", gw.base);
     let stop = Arc::new(AtomicBool::new(false));
@@ -196,11 +201,17 @@ fn phase_with(
         .map(|c| {
             let (url, stop) = (url.clone(), stop.clone());
             let mine: Vec<Phone> = phones.iter().skip(c).step_by(CLIENTS).cloned().collect();
+            let every = rate.map(|r| Duration::from_secs_f64(CLIENTS as f64 / r));
             std::thread::spawn(move || {
                 let agent = ureq::AgentBuilder::new().build();
                 let (mut times, mut refused) = (Vec::new(), 0usize);
                 let mut i = 0;
+                let mut next = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(every) = every {
+                        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                        next += every;
+                    }
                     let p = &mine[i % mine.len()];
                     let t = Instant::now();
                     if post(&agent, &url, &p.token, &p.address, &p.body) != 200 {
@@ -468,8 +479,8 @@ fn main() {
     .map(|d| serde_json::json!({ "query": d }).to_string())
     .collect();
     println!(
-        "\n3. MyPlans and a regional dashboard each second, quiet vs beside a ministry adversary \
-         ({FLOODERS} threads of the costliest admitted documents)"
+        "\n3. MyPlans at {STEADY_RATE} a second and a regional dashboard each second, quiet vs \
+         beside a ministry adversary ({FLOODERS} threads of the costliest admitted documents)"
     );
     println!(
         "{:<5} {:>10} {:>10} {:>10} {:>10} {:>8}   adversary answers (status: count)",
@@ -483,6 +494,7 @@ fn main() {
             seconds,
             None,
             Some((&regional, &dashboard)),
+            Some(STEADY_RATE),
         );
         let adv = phase_with(
             &hardened,
@@ -490,6 +502,7 @@ fn main() {
             seconds,
             Some((&ministry, &costly)),
             Some((&regional, &dashboard)),
+            Some(STEADY_RATE),
         );
         assert_eq!(quiet.refused + adv.refused, 0, "patients were refused");
         assert_eq!(

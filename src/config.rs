@@ -211,6 +211,10 @@ pub struct WorkSettings {
     pub per_user: u64,
     /// How long a request waits for its turn before 503 OVERLOADED.
     pub queue_ms: u64,
+    /// Work of at least this many units needs a heavy slot as well.
+    pub heavy_units: u64,
+    /// Heavy work running at once in this process.
+    pub heavy_concurrent: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +381,7 @@ impl Settings {
             self.server.max_requests_per_address,
         )?;
         positive("work.per_user", self.work.per_user)?;
+        positive("work.heavy_concurrent", self.work.heavy_concurrent)?;
         for role in [Role::Clinician, Role::Region, Role::Ministry] {
             positive(
                 &format!("work.concurrent.{role}"),

@@ -2,7 +2,9 @@
 //! (with the directory of clinics and clusters) taken once per request, the audit trail, and
 //! the errors clients act on.
 
-use crate::access::work::{Deadline, Expired, Permit, Refusal, WorkAdmission, WorkMeter};
+use crate::access::work::{
+    Deadline, Expired, HeavyPermit, Permit, Refusal, WorkAdmission, WorkMeter,
+};
 use crate::access::{AuditTrail, CountWindow, RecordKeys, Viewer};
 use crate::auth::{Actor, Principal};
 use crate::clusters::Directory;
@@ -28,6 +30,8 @@ pub struct RequestState {
     /// one and held until the request ends, so a request holds one permit however many
     /// fields it has.
     permit: tokio::sync::Mutex<Option<Permit>>,
+    /// The heavy-work slot, once some field's work is heavy.
+    heavy: tokio::sync::Mutex<Option<HeavyPermit>>,
     windows: Mutex<HashMap<NaiveDate, Arc<HashMap<String, ClinicWindow>>>>,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
 }
@@ -117,6 +121,14 @@ pub async fn admit(ctx: &Context<'_>, cost: u64) -> Result<()> {
                 .map_err(refused)?,
         );
     }
+    drop(held);
+    // Heavy by what the whole request has cost so far: many light fields add up.
+    if work.is_heavy(state.work.spent()) {
+        let mut heavy = state.heavy.lock().await;
+        if heavy.is_none() {
+            *heavy = Some(work.heavy_permit(&state.work).await.map_err(refused)?);
+        }
+    }
     Ok(())
 }
 
@@ -128,8 +140,8 @@ fn refused(r: Refusal) -> async_graphql::Error {
     async_graphql::Error::new(r.to_string()).extend_with(move |_, e| e.set("code", code.as_str()))
 }
 
-/// Admitted work on the blocking pool, never on the async workers, with the request's
-/// deadline to check as it goes.
+/// Admitted work off the async workers, on a low-priority thread (`background`), with the
+/// request's deadline to check as it goes.
 pub async fn compute<T, F>(ctx: &Context<'_>, cost: u64, f: F) -> Result<T>
 where
     T: Send + 'static,
@@ -137,9 +149,9 @@ where
 {
     admit(ctx, cost).await?;
     let deadline = state(ctx)?.work.deadline;
-    actix_web::rt::task::spawn_blocking(move || f(&deadline))
+    crate::background::run(move || f(&deadline))
         .await
-        .map_err(|_| internal("aggregate work was cancelled"))?
+        .ok_or_else(|| internal("aggregate work did not finish"))?
         .map_err(|Expired| {
             async_graphql::Error::new(
                 "the request took longer than its deadline and its work was stopped; ask for \

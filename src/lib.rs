@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod clusters;
 pub mod config;
 pub mod db;

@@ -145,6 +145,28 @@ impl CellBudget {
             refused: false,
         };
         let log_always = !question.trusted && matches!(role, Role::Region | Role::Ministry);
+        // More new cells than the whole budget: refused without writing them first (a large
+        // answer would otherwise hold the database's writer while it inserts thousands of
+        // cells only to roll them back).
+        let unknown = {
+            let known = self.known.lock();
+            let seen = known
+                .as_ref()
+                .ok()
+                .and_then(|k| k.get(&(day, Self::user(principal))));
+            charged
+                .iter()
+                .filter(|c| seen.is_none_or(|s| !s.contains(*c)))
+                .count()
+        };
+        if u64::try_from(unknown).unwrap_or(u64::MAX) > budget {
+            row.refused = true;
+            row.new_cells = i32::try_from(unknown).unwrap_or(i32::MAX);
+            diesel::insert_into(question_log::table)
+                .values(&row)
+                .execute(conn)?;
+            return Ok(Charge::Exceeded { budget });
+        }
         let mut over = false;
         // Writes come first: on SQLite a transaction that reads and then writes cannot wait
         // for the write lock (it fails at once with "database is locked" when another

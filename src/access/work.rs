@@ -6,9 +6,11 @@
 //!   budget (`work.budget`), and past it the field is refused with OPERATION_LIMIT naming the
 //!   cost and the budget. Twelve aliased three-year breakdowns cost twelve times one.
 //! - **Bounded concurrency.** Aggregate work runs with a permit: at most `work.concurrent`
-//!   at once per role in this process and `work.per_user` per user; a request waits at most
-//!   `work.queue_ms` for one, then the answer is 503 OVERLOADED with Retry-After. Patients'
-//!   plan reads take no permit and have connections of their own (`db::Lane::Reserved`).
+//!   at once per role in this process and `work.per_user` per user, and work of
+//!   `work.heavy_units` or more also needs one of `work.heavy_concurrent` heavy slots (one:
+//!   on two cores the other stays free); a request waits at most `work.queue_ms` for a
+//!   permit, then the answer is 503 OVERLOADED with Retry-After. Patients' plan reads take no
+//!   permit and have connections of their own (`db::Lane::Reserved`).
 //! - **Deadlines that fire.** The work runs on the blocking pool and checks the request's
 //!   deadline as it goes, so a request past its deadline stops working, not only waiting.
 
@@ -74,6 +76,11 @@ impl WorkMeter {
     pub fn overloaded(&self) -> bool {
         self.overloaded.load(Ordering::SeqCst)
     }
+
+    /// Units this request has cost so far.
+    pub fn spent(&self) -> u64 {
+        self.spent.load(Ordering::SeqCst)
+    }
 }
 
 /// Why work was not admitted.
@@ -91,6 +98,11 @@ pub enum Refusal {
     )]
     Busy,
 }
+
+/// The one heavy-work slot of the process, for a request whose work is past
+/// `work.heavy_units`: such work takes at most `work.heavy_concurrent` cores (1), so the
+/// others stay free for patients and dashboards.
+pub struct HeavyPermit(#[allow(dead_code)] OwnedSemaphorePermit);
 
 /// Held while admitted work runs; dropping it lets the next request in.
 pub struct Permit {
@@ -116,6 +128,7 @@ impl Drop for Permit {
 pub struct WorkAdmission {
     settings: WorkSettings,
     roles: HashMap<Role, Arc<Semaphore>>,
+    heavy: Arc<Semaphore>,
     users: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -129,9 +142,27 @@ impl WorkAdmission {
             })
             .collect();
         Self {
+            heavy: Arc::new(Semaphore::new(settings.heavy_concurrent.max(1) as usize)),
             settings,
             roles,
             users: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Whether a request that has cost this many units needs the heavy slot.
+    pub fn is_heavy(&self, cost: u64) -> bool {
+        cost >= self.settings.heavy_units
+    }
+
+    /// The heavy-work slot, waiting at most `work.queue_ms`.
+    pub async fn heavy_permit(&self, meter: &WorkMeter) -> Result<HeavyPermit, Refusal> {
+        let wait = Duration::from_millis(self.settings.queue_ms);
+        match actix_web::rt::time::timeout(wait, self.heavy.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(HeavyPermit(p)),
+            _ => {
+                meter.overloaded.store(true, Ordering::SeqCst);
+                Err(Refusal::Busy)
+            }
         }
     }
 
@@ -213,6 +244,8 @@ mod tests {
             },
             per_user: 1,
             queue_ms: 50,
+            heavy_units: 50,
+            heavy_concurrent: 1,
         }
     }
 
@@ -246,6 +279,12 @@ mod tests {
             assert!(m.overloaded());
             drop(first);
             assert!(w.permit(&m, &b).await.is_ok());
+            // One heavy slot in the process, whoever asks.
+            assert!(w.is_heavy(60) && !w.is_heavy(10));
+            let heavy = w.heavy_permit(&m).await.expect("heavy");
+            assert_eq!(w.heavy_permit(&m).await.err(), Some(Refusal::Busy));
+            drop(heavy);
+            assert!(w.heavy_permit(&m).await.is_ok());
         });
     }
 }

@@ -62,30 +62,31 @@ impl Loader<PopulationOf> for CountedLoader {
             }
         }
         let keys = self.keys.clone();
-        let (rows, cluster_of) = self
-            .db
-            .run(move |c| {
+        let wanted = wanted.to_vec();
+        // Read and sorted out on a low-priority thread: at national scale this is half a
+        // million rows, which must not hold an async worker.
+        self.db
+            .run_in_background(move |c| {
                 let rows = repo::counted(c, &which, &keys)?;
                 let cluster_of = repo::clusters_of(c, &which.clusters)?;
-                Ok((rows, cluster_of))
+                let mut by: HashMap<PopulationOf, Vec<Counted>> = HashMap::new();
+                for r in rows {
+                    if let Some(id) = cluster_of.get(&r.ydernummer) {
+                        by.entry(PopulationOf::Cluster(id.clone()))
+                            .or_default()
+                            .push(r.clone());
+                    }
+                    by.entry(PopulationOf::Clinic(r.ydernummer.clone()))
+                        .or_default()
+                        .push(r);
+                }
+                Ok(wanted
+                    .iter()
+                    .map(|w| (w.clone(), Arc::new(by.remove(w).unwrap_or_default())))
+                    .collect())
             })
             .await
-            .map_err(crate::gql::db_error)?;
-        let mut by: HashMap<PopulationOf, Vec<Counted>> = HashMap::new();
-        for r in rows {
-            if let Some(id) = cluster_of.get(&r.ydernummer) {
-                by.entry(PopulationOf::Cluster(id.clone()))
-                    .or_default()
-                    .push(r.clone());
-            }
-            by.entry(PopulationOf::Clinic(r.ydernummer.clone()))
-                .or_default()
-                .push(r);
-        }
-        Ok(wanted
-            .iter()
-            .map(|w| (w.clone(), Arc::new(by.remove(w).unwrap_or_default())))
-            .collect())
+            .map_err(crate::gql::db_error)
     }
 }
 
@@ -151,6 +152,7 @@ pub struct Coverage {
 }
 
 /// The three controlled parts of one type's coverage, each from its own set of persons.
+#[derive(Default)]
 struct Parts {
     diagnosed: PersonSet,
     with_plan: PersonSet,
@@ -158,11 +160,7 @@ struct Parts {
 }
 
 fn parts<'a>(rows: impl Iterator<Item = &'a Counted>, t: DomainPlanType, d: NaiveDate) -> Parts {
-    let mut p = Parts {
-        diagnosed: PersonSet::default(),
-        with_plan: PersonSet::default(),
-        without_plan: PersonSet::default(),
-    };
+    let mut p = Parts::default();
     for r in rows.filter(|r| r.has(t)) {
         p.diagnosed.add(r.key);
         if r.planned(t, d) {
@@ -174,47 +172,51 @@ fn parts<'a>(rows: impl Iterator<Item = &'a Counted>, t: DomainPlanType, d: Naiv
     p
 }
 
+/// One type's persons of one clinic, tallied in one pass over its rows.
+struct Tally {
+    parts: Parts,
+    bands: [PersonSet; AGE_BANDS.len()],
+    sexes: [PersonSet; 2],
+}
+
+fn tally(rows: &[Counted], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDate) -> Tally {
+    let mut out = Tally {
+        parts: Parts::default(),
+        bands: Default::default(),
+        sexes: Default::default(),
+    };
+    for r in rows.iter().filter(|r| r.has(t)) {
+        out.parts.diagnosed.add(r.key);
+        if r.planned(t, planned_by) {
+            out.parts.with_plan.add(r.key);
+        } else {
+            out.parts.without_plan.add(r.key);
+        }
+        let age = age_in_year_of(r.birth_date, d);
+        if let Some(b) = AGE_BANDS
+            .iter()
+            .position(|(_, lo, hi)| age >= *lo && hi.is_none_or(|h| age <= h))
+        {
+            out.bands[b].add(r.key);
+        }
+        out.sexes[usize::from(r.sex != "F")].add(r.key);
+    }
+    out
+}
+
 /// Per plan type, for one clinic's rows, as `disclosure` lets the viewer see them.
 pub fn populations(rows: &[Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<Population> {
     let window = CountWindow::new(&disclosure, None, d);
     DomainPlanType::ALL
         .iter()
         .map(|&t| {
-            let p = parts(rows.iter(), t, window.to);
+            let Tally {
+                parts: p,
+                bands,
+                sexes,
+            } = tally(rows, t, window.to, d);
             let diagnosed = disclosure.count(p.diagnosed);
             let with_plan = disclosure.count(p.with_plan);
-            let by_age_band = AGE_BANDS
-                .iter()
-                .map(|(band, lo, hi)| {
-                    let set = rows
-                        .iter()
-                        .filter(|r| r.has(t))
-                        .filter(|r| {
-                            let age = age_in_year_of(r.birth_date, d);
-                            age >= *lo && hi.is_none_or(|h| age <= h)
-                        })
-                        .map(|r| r.key)
-                        .collect();
-                    AgeBandCount {
-                        band: band.to_string(),
-                        count: disclosure.count(set),
-                    }
-                })
-                .collect();
-            let by_sex = [(Sex::Female, "F"), (Sex::Male, "M")]
-                .into_iter()
-                .map(|(sex, code)| {
-                    let set = rows
-                        .iter()
-                        .filter(|r| r.has(t) && r.sex == code)
-                        .map(|r| r.key)
-                        .collect();
-                    SexCount {
-                        sex,
-                        count: disclosure.count(set),
-                    }
-                })
-                .collect();
             Population {
                 r#type: t.into(),
                 diagnosed,
@@ -222,8 +224,22 @@ pub fn populations(rows: &[Counted], d: NaiveDate, disclosure: Disclosure) -> Ve
                 without_plan: disclosure.count(p.without_plan),
                 coverage: Disclosure::rate(with_plan, diagnosed),
                 window: window.into(),
-                by_age_band,
-                by_sex,
+                by_age_band: AGE_BANDS
+                    .iter()
+                    .zip(bands)
+                    .map(|((band, _, _), set)| AgeBandCount {
+                        band: band.to_string(),
+                        count: disclosure.count(set),
+                    })
+                    .collect(),
+                by_sex: [Sex::Female, Sex::Male]
+                    .into_iter()
+                    .zip(sexes)
+                    .map(|(sex, set)| SexCount {
+                        sex,
+                        count: disclosure.count(set),
+                    })
+                    .collect(),
             }
         })
         .collect()
