@@ -77,11 +77,7 @@ pub fn attach(
         ..RequestState::default()
     });
     if let Some(viewer) = viewer {
-        let db = if viewer.role() == crate::auth::Role::Patient {
-            db.reserved()
-        } else {
-            db.clone()
-        };
+        let db = lane(db, Some(&viewer));
         request = request
             .data(PlansDataLoader::new(
                 PlansLoader {
@@ -101,6 +97,14 @@ pub fn attach(
             .data(viewer);
     }
     (request.data(work.clone()).data(state.clone()), state)
+}
+
+/// The connections a viewer's reads use: patients have their own (`db::Lane::Reserved`).
+pub fn lane(db: &Db, viewer: Option<&Viewer>) -> Db {
+    match viewer.map(Viewer::role) {
+        Some(crate::auth::Role::Patient) => db.reserved(),
+        _ => db.clone(),
+    }
 }
 
 /// Admits aggregate work of `cost` units for this request (`access::work`): charged against
@@ -174,13 +178,6 @@ pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
     ctx.data::<Arc<RequestState>>()
         .map(|s| s.as_ref())
         .map_err(|_| internal("no request state in the GraphQL request"))
-}
-
-/// The record keys of disclosure control.
-pub fn record_keys<'a>(ctx: &Context<'a>) -> Result<&'a RecordKeys> {
-    ctx.data::<Arc<Aggregates>>()
-        .map(|a| a.record_keys())
-        .map_err(|_| internal("no rollout aggregates in the schema context"))
 }
 
 /// Clinics and clusters, from the rollout snapshot of this request.

@@ -246,6 +246,8 @@ pub enum Disclosure<'a> {
         threshold: u32,
         ledger: &'a CellLedger,
     },
+    /// Not offered to this viewer for this question at all, for the reason given.
+    Withheld(Suppression),
 }
 
 impl Disclosure<'_> {
@@ -276,14 +278,7 @@ impl Disclosure<'_> {
                     }
                 }
             }
-        }
-    }
-
-    /// A count not offered to this viewer for the reason given (exact viewers get it anyway).
-    pub fn withheld(&self, set: PersonSet, reason: Suppression) -> PersonCount {
-        match self {
-            Disclosure::Exact => self.count(set),
-            Disclosure::Controlled { .. } => PersonCount::hidden(reason),
+            Disclosure::Withheld(reason) => PersonCount::hidden(*reason),
         }
     }
 

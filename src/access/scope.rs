@@ -101,10 +101,24 @@ impl Viewer {
         }
     }
 
-    /// Whether this viewer may see which clinics are in a list of clinics (the inactive ones,
-    /// say): the clinics it reaches.
-    pub fn lists_clinic(&self, ydernummer: &str, region: &str, cluster: Option<&str>) -> bool {
-        self.reaches_clinic(ydernummer, region, cluster)
+    /// How the patients of an ad-hoc activity question reach this viewer: controlled, and not
+    /// at all for a hand-picked union of several clinics or clusters, whose differences would
+    /// isolate a few persons again and again, which is what averaging needs (README,
+    /// "Disclosure control").
+    pub fn counts_for_activity(
+        &self,
+        clinics: Option<&[String]>,
+        clusters: Option<&[String]>,
+    ) -> Disclosure<'_> {
+        let union = [clinics, clusters]
+            .into_iter()
+            .flatten()
+            .any(|list| list.len() > 1);
+        if union {
+            Disclosure::Withheld(super::Suppression::UnionOfClinics)
+        } else {
+            self.controlled()
+        }
     }
 }
 

@@ -450,9 +450,8 @@ async fn run_and_audit(
     };
     let cells = viewer.as_ref().map(|v| v.cells.clone());
     let asked_trusted = asked.trusted;
-    let is_patient = viewer
-        .as_ref()
-        .is_some_and(|v| v.role() == crate::auth::Role::Patient);
+    // A patient's own read is recorded on the patients' connections.
+    let audit_db = gql::lane(&state.db, viewer.as_ref());
     let (request, request_state) = gql::attach(
         request,
         &state.db,
@@ -532,29 +531,24 @@ async fn run_and_audit(
         let request_id = ctx.request_id.to_string();
         let client_request_id = ctx.client_request_id.map(str::to_string);
         let trusted = asked_trusted;
-        // A patient's own read is recorded on the patients' connections.
-        let db = if is_patient {
-            state.db.reserved()
-        } else {
-            state.db.clone()
-        };
-        db.run(move |c| {
-            let asked = AuditContext {
-                request_id: &request_id,
-                trusted_operation: trusted,
-                client_request_id: client_request_id.as_deref(),
-                client_operation: operation_name.as_deref(),
-            };
-            write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "audit write failed; the answer is withheld");
-            internal(
-                "internal error: the answer was withheld because its audit record could \
+        audit_db
+            .run(move |c| {
+                let asked = AuditContext {
+                    request_id: &request_id,
+                    trusted_operation: trusted,
+                    client_request_id: client_request_id.as_deref(),
+                    client_operation: operation_name.as_deref(),
+                };
+                write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "audit write failed; the answer is withheld");
+                internal(
+                    "internal error: the answer was withheld because its audit record could \
                      not be written",
-            )
-        })?;
+                )
+            })?;
         for cpr in views {
             state.aggregates.record_view(&cpr, now.local_date());
         }

@@ -3,7 +3,7 @@
 use super::activity::{self, ActivityOrder, Dimension};
 use super::metrics::{self, ClinicFigures};
 use super::repo;
-use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Suppression};
+use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate};
 use crate::auth::Actor;
 use crate::clusters::graphql::{Clinic, Cluster, Region};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
@@ -102,7 +102,7 @@ impl Rollout {
                 .inactive_clinics
                 .iter()
                 .filter_map(|y| dir.clinics.get(y))
-                .filter(|c| viewer.lists_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()))
+                .filter(|c| viewer.reaches_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()))
                 .cloned()
                 .map(Clinic)
                 .collect(),
@@ -494,15 +494,7 @@ impl RolloutQuery {
             ));
         }
         let f = filter.unwrap_or_default();
-        // Regions and the ministry only (policy): their person counts are controlled.
-        let disclosure = viewer.controlled();
-        // Person counts of a hand-picked union of clinics or clusters are not given to
-        // controlled viewers: the differences of such unions isolate a few persons again and
-        // again, which is what averaging needs (README, "Disclosure control").
-        let union = [f.clinics.as_ref(), f.clusters.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|list| list.len() > 1);
+        let disclosure = viewer.counts_for_activity(f.clinics.as_deref(), f.clusters.as_deref());
         let window = CountWindow::new(&disclosure, Some(from), to);
         let (from, to) = (window.from.unwrap_or(from), window.to);
         let mut regions = filter_list("filter.regions", f.regions, |r| {
@@ -548,17 +540,10 @@ impl RolloutQuery {
         groups.truncate(limit as usize);
         // Each cell is controlled on its own set of persons, so cutting rows at `limit` hides
         // nothing that another row or the total would give away.
-        let count = |set| {
-            if union {
-                disclosure.withheld(set, Suppression::UnionOfClinics)
-            } else {
-                disclosure.count(set)
-            }
-        };
         let rows = groups
             .into_iter()
             .map(|group| ActivityRow {
-                patients: count(group.patients),
+                patients: disclosure.count(group.patients),
                 group,
             })
             .collect();
@@ -566,7 +551,7 @@ impl RolloutQuery {
             window: window.into(),
             rows,
             total: ActivityRow {
-                patients: count(total.patients),
+                patients: disclosure.count(total.patients),
                 group: total,
             },
             truncated,

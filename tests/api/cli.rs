@@ -2,7 +2,7 @@
 
 use crate::helpers::{forloeb, TestDb};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -97,12 +97,12 @@ pub(crate) fn serve_with(db_url: &str, env: &[(&str, &str)]) -> Served {
 }
 
 pub(crate) fn terminate(mut served: Served) -> (bool, Vec<String>) {
-    let pid = served.child.id().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    let pid = i32::try_from(served.child.id()).expect("pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
     let status = served.child.wait().expect("wait");
     let lines: Vec<String> = served.lines.try_iter().collect();
     (status.success(), lines)
