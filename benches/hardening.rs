@@ -12,11 +12,12 @@
 //!    every cluster's view, every clinic's population): the patients' p99 in both, and no
 //!    5xx or 408 for the patients or the dashboard.
 //!
-//!     cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS]
+//!     cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS] [SECTIONS]
 //!
 //! Load the database first, e.g. `forloeb demo --no-serve --clinics 1693 --database nat.db`.
 //! Client and server share the machine, so the figures are medians over RUNS (default 5)
 //! phases of SECONDS (default 5) each, with the ratio taken within each pair of phases.
+//! SECTIONS (default 123) names the comparisons to run, e.g. 3 for the adversary alone.
 
 use forloeb_gateway::auth::{Actor, Authenticator, Principal};
 use forloeb_gateway::config::{Secret, Settings};
@@ -288,11 +289,14 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let Some(url) = args.first().cloned() else {
-        eprintln!("usage: cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS]");
+        eprintln!(
+            "usage: cargo bench --bench hardening -- DATABASE_URL [SECONDS] [RUNS] [SECTIONS]"
+        );
         std::process::exit(2)
     };
     let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let runs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let sections = args.get(3).cloned().unwrap_or_else(|| "123".into());
     let mut settings = Settings::load_from(None, Vec::new()).expect("settings");
     settings.database.url = Secret::new(url.clone());
 
@@ -375,11 +379,31 @@ fn main() {
     // Warm both (first requests build the rollout snapshot and fill caches).
     phase(&plain, &by_text, 1.0, None);
     phase(&hardened, &by_id, 1.0, None);
-
     println!(
         "\n{CLIENTS} phone threads, {} patients, {seconds} s phases, {runs} runs\n",
-        cprs.len()
+        by_id.len()
     );
+    if sections.contains('1') {
+        section_1(&plain, &hardened, &by_text, &by_id, seconds, runs);
+    }
+    drop(plain);
+    if sections.contains('2') {
+        section_2(&hardened, &by_id, &clinician, &bombs, seconds, runs);
+    }
+    if sections.contains('3') {
+        section_3(&hardened, &by_id, &mint, &manifest, seconds, runs);
+    }
+}
+
+/// 1. MyPlans with hardening off and on.
+fn section_1(
+    plain: &Gateway,
+    hardened: &Gateway,
+    by_text: &[Phone],
+    by_id: &[Phone],
+    seconds: f64,
+    runs: usize,
+) {
     println!(
         "1. MyPlans: hardening off (text, no rate limits) vs on (document id, limits, rate limits)"
     );
@@ -390,8 +414,8 @@ fn main() {
     let (mut ratios, mut off_rps, mut on_rps, mut off_p99, mut on_p99) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 1..=runs {
-        let off = phase(&plain, &by_text, seconds, None);
-        let on = phase(&hardened, &by_id, seconds, None);
+        let off = phase(plain, by_text, seconds, None);
+        let on = phase(hardened, by_id, seconds, None);
         assert_eq!(off.refused + on.refused, 0, "normal requests were refused");
         let ratio = on.per_second / off.per_second;
         println!(
@@ -412,8 +436,17 @@ fn main() {
         median(on_p99),
         median(ratios)
     );
-    drop(plain);
+}
 
+/// 2. MyPlans quiet and beside a flood of bombs.
+fn section_2(
+    hardened: &Gateway,
+    by_id: &[Phone],
+    clinician: &str,
+    bombs: &[String],
+    seconds: f64,
+    runs: usize,
+) {
     println!("\n2. MyPlans on the hardened gateway, quiet vs beside {FLOODERS} threads of bombs from one client");
     println!(
         "{:<5} {:>10} {:>10} {:>10} {:>10} {:>8}   flood answers (status: count)",
@@ -422,8 +455,8 @@ fn main() {
     let mut p99_ratios = Vec::new();
     let (mut quiet_p99s, mut flood_p99s) = (Vec::new(), Vec::new());
     for run in 1..=runs {
-        let quiet = phase(&hardened, &by_id, seconds, None);
-        let flood = phase(&hardened, &by_id, seconds, Some((&clinician, &bombs)));
+        let quiet = phase(hardened, by_id, seconds, None);
+        let flood = phase(hardened, by_id, seconds, Some((clinician, bombs)));
         assert_eq!(
             quiet.refused + flood.refused,
             0,
@@ -450,7 +483,17 @@ fn main() {
         median(flood_p99s),
         median(p99_ratios)
     );
+}
 
+/// 3. MyPlans and a regional dashboard, quiet and beside a ministry adversary.
+fn section_3(
+    hardened: &Gateway,
+    by_id: &[Phone],
+    mint: &dyn Fn(String, Actor) -> String,
+    manifest: &forloeb_gateway::trusted::Manifest,
+    seconds: f64,
+    runs: usize,
+) {
     // 3. An adversary with a ministry token and the costliest documents the limits admit.
     let ministry = mint("adversary".into(), Actor::Ministry);
     let regional = mint(
@@ -489,16 +532,16 @@ fn main() {
     let (mut ratios3, mut quiet3, mut adv3) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=runs {
         let quiet = phase_with(
-            &hardened,
-            &by_id,
+            hardened,
+            by_id,
             seconds,
             None,
             Some((&regional, &dashboard)),
             Some(STEADY_RATE),
         );
         let adv = phase_with(
-            &hardened,
-            &by_id,
+            hardened,
+            by_id,
             seconds,
             Some((&ministry, &costly)),
             Some((&regional, &dashboard)),

@@ -32,9 +32,15 @@ pub struct RequestState {
     permit: tokio::sync::Mutex<Option<Permit>>,
     /// The heavy-work slot, once some field's work is heavy.
     heavy: tokio::sync::Mutex<Option<HeavyPermit>>,
-    windows: Mutex<HashMap<NaiveDate, Arc<HashMap<String, ClinicWindow>>>>,
-    snapshot: Mutex<Option<Arc<Snapshot>>>,
+    /// Loaded once per request and date, however many fields ask at once (each cluster view
+    /// of a list asks): the first to ask loads, the others wait for its answer.
+    windows: Mutex<HashMap<NaiveDate, Arc<Once<Windows>>>>,
+    /// Taken once per request, likewise.
+    snapshot: Once<Arc<Snapshot>>,
 }
+
+type Once<T> = tokio::sync::OnceCell<T>;
+type Windows = Arc<HashMap<String, ClinicWindow>>;
 
 pub type Result<T> = std::result::Result<T, async_graphql::Error>;
 
@@ -186,38 +192,40 @@ pub async fn directory(ctx: &Context<'_>) -> Result<Arc<Directory>> {
 }
 
 /// Per clinic, plan versions in the 12 months to `d`; loaded once per request and date.
-pub async fn clinic_windows(
-    ctx: &Context<'_>,
-    d: NaiveDate,
-) -> Result<Arc<HashMap<String, ClinicWindow>>> {
+pub async fn clinic_windows(ctx: &Context<'_>, d: NaiveDate) -> Result<Windows> {
     let state = state(ctx)?;
-    if let Some(w) = state.windows.lock().ok().and_then(|g| g.get(&d).cloned()) {
-        return Ok(w);
-    }
-    let after = crate::rollout::metrics::year_back(d);
-    let snap = snapshot(ctx).await?;
-    let cost = snap.facts_between(after, d);
-    let loaded = Arc::new(compute(ctx, cost, move |_| Ok(snap.clinic_windows(after, d))).await?);
-    if let Ok(mut g) = state.windows.lock() {
-        g.insert(d, loaded.clone());
-    }
-    Ok(loaded)
+    let once = state
+        .windows
+        .lock()
+        .map_err(|_| internal("request state lock poisoned"))?
+        .entry(d)
+        .or_default()
+        .clone();
+    once.get_or_try_init(|| async {
+        let after = crate::rollout::metrics::year_back(d);
+        let snap = snapshot(ctx).await?;
+        let cost = snap.facts_between(after, d);
+        Ok(Arc::new(
+            compute(ctx, cost, move |_| Ok(snap.clinic_windows(after, d))).await?,
+        ))
+    })
+    .await
+    .cloned()
 }
 
 /// The rollout aggregates as of this request (one version check per request).
 pub async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
     let state = state(ctx)?;
-    if let Some(s) = state.snapshot.lock().ok().and_then(|g| g.clone()) {
-        return Ok(s);
-    }
-    let aggregates = ctx
-        .data::<Arc<Aggregates>>()
-        .map_err(|_| internal("no rollout aggregates in the schema context"))?;
-    let s = aggregates.get(db(ctx)?).await.map_err(db_error)?;
-    if let Ok(mut g) = state.snapshot.lock() {
-        *g = Some(s.clone());
-    }
-    Ok(s)
+    state
+        .snapshot
+        .get_or_try_init(|| async {
+            let aggregates = ctx
+                .data::<Arc<Aggregates>>()
+                .map_err(|_| internal("no rollout aggregates in the schema context"))?;
+            aggregates.get(db(ctx)?).await.map_err(db_error)
+        })
+        .await
+        .cloned()
 }
 
 /// A bad argument: names the argument and the rule it broke.

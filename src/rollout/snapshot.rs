@@ -311,6 +311,13 @@ impl Snapshot {
 
     /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total. Checks
     /// the deadline every 64 Ki versions, so a question past it stops working.
+    ///
+    /// Grouped by every dimension over three years, nearly every version is a group of its
+    /// own, so nothing here allocates per group or per version: keys are fixed arrays of
+    /// numbers, distinct clinics and patients are counted by sorting flat (group, member)
+    /// pairs, and labels are made only for the rows returned. (Sets per group made hundreds of
+    /// thousands of small allocations, slow in themselves and, freed by a low-priority thread,
+    /// felt by every request thread of the process.)
     pub fn activity(
         &self,
         q: &Question,
@@ -351,16 +358,14 @@ impl Snapshot {
             .iter()
             .map(|s| keep(&sources, Some(s.as_str())))
             .collect();
-        #[derive(Default)]
-        struct Acc {
-            plans: i64,
-            new_plans: i64,
-            clinics: HashSet<u32>,
-            patients: HashSet<u32>,
-        }
+        let dims = &q.group_by[..q.group_by.len().min(DIMENSIONS)];
         // A group key: one number per dimension asked for (-1 for none, e.g. no cluster).
-        let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
-        let mut total = Acc::default();
+        let mut index: HashMap<Key, u32> = HashMap::new();
+        let mut keys: Vec<Key> = Vec::new();
+        let mut counts: Vec<(i64, i64)> = Vec::new();
+        let mut patients: Vec<(u32, u32)> = Vec::new();
+        let mut clinics_of: Vec<(u32, u32)> = Vec::new();
+        let (mut plans, mut new_plans) = (0i64, 0i64);
         for (i, f) in self.between(q.from, q.to).iter().enumerate() {
             if i % 65_536 == 0 {
                 deadline.check()?;
@@ -373,10 +378,9 @@ impl Snapshot {
             }
             let c = &self.clinics[f.clinic as usize];
             let d = date(f.day);
-            let key: Vec<i64> = q
-                .group_by
-                .iter()
-                .map(|dim| match dim {
+            let mut key = [-1i64; DIMENSIONS];
+            for (slot, dim) in key.iter_mut().zip(dims) {
+                *slot = match dim {
                     Dimension::Region => i64::from(c.region),
                     Dimension::Cluster => c.cluster.map_or(-1, i64::from),
                     Dimension::Clinic => i64::from(f.clinic),
@@ -388,15 +392,92 @@ impl Snapshot {
                     }
                     Dimension::Month => i64::from(d.year()) * 100 + i64::from(d.month()),
                     Dimension::Year => i64::from(d.year()),
-                })
-                .collect();
-            for acc in [groups.entry(key).or_default(), &mut total] {
-                acc.plans += 1;
-                acc.new_plans += i64::from(f.is_new);
-                acc.clinics.insert(f.clinic);
-                acc.patients.insert(f.patient);
+                };
             }
+            let g = *index.entry(key).or_insert_with(|| {
+                keys.push(key);
+                counts.push((0, 0));
+                (keys.len() - 1) as u32
+            });
+            let n = &mut counts[g as usize];
+            n.0 += 1;
+            n.1 += i64::from(f.is_new);
+            plans += 1;
+            new_plans += i64::from(f.is_new);
+            patients.push((g, f.patient));
+            clinics_of.push((g, f.clinic));
         }
+        drop(index);
+        deadline.check()?;
+        // Distinct members per group, and over all groups.
+        let distinct = |pairs: &mut Vec<(u32, u32)>| {
+            pairs.sort_unstable();
+            pairs.dedup();
+        };
+        distinct(&mut patients);
+        distinct(&mut clinics_of);
+        let mut person_sets = vec![PersonSet::default(); keys.len()];
+        for &(g, p) in &patients {
+            person_sets[g as usize].add(self.keys[p as usize]);
+        }
+        let mut clinic_counts = vec![0i64; keys.len()];
+        for &(g, _) in &clinics_of {
+            clinic_counts[g as usize] += 1;
+        }
+        let mut everyone: Vec<u32> = patients.iter().map(|&(_, p)| p).collect();
+        everyone.sort_unstable();
+        everyone.dedup();
+        let mut all_clinics: Vec<u32> = clinics_of.iter().map(|&(_, c)| c).collect();
+        all_clinics.sort_unstable();
+        all_clinics.dedup();
+        deadline.check()?;
+        // Ordered by the labels as shown (ydernummer, cluster id, "2022-W07" …), none first:
+        // each dimension's numbers mapped to the rank of their label, so no label is made to
+        // sort.
+        let ranks = |labels: Vec<&str>| -> Vec<i64> {
+            let mut order: Vec<usize> = (0..labels.len()).collect();
+            order.sort_by_key(|&i| labels[i]);
+            let mut rank = vec![0i64; labels.len()];
+            for (r, i) in order.into_iter().enumerate() {
+                rank[i] = r as i64;
+            }
+            rank
+        };
+        let region_rank = ranks(RegionCode::ALL.iter().map(|r| r.as_str()).collect());
+        let cluster_rank = ranks(self.cluster_names.iter().map(String::as_str).collect());
+        let clinic_rank = ranks(self.clinics.iter().map(|c| c.ydernummer.as_str()).collect());
+        let type_rank = ranks(PlanType::ALL.iter().map(|t| t.as_str()).collect());
+        let source_rank = ranks(Source::ALL.iter().map(|s| s.as_str()).collect());
+        let shown_order = |key: &Key| -> Key {
+            let mut out = *key;
+            for (v, dim) in out.iter_mut().zip(dims) {
+                let table = match dim {
+                    Dimension::Region => &region_rank,
+                    Dimension::Cluster => &cluster_rank,
+                    Dimension::Clinic => &clinic_rank,
+                    Dimension::Type => &type_rank,
+                    Dimension::Source => &source_rank,
+                    Dimension::Week | Dimension::Month | Dimension::Year => continue,
+                };
+                *v = usize::try_from(*v)
+                    .ok()
+                    .and_then(|i| table.get(i).copied())
+                    .unwrap_or(-1);
+            }
+            out
+        };
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_cached_key(|&g| {
+            let (plans, new_plans) = counts[g];
+            let rank = match q.order {
+                ActivityOrder::Key => 0,
+                ActivityOrder::PlansDesc => -plans,
+                ActivityOrder::NewPlansDesc => -new_plans,
+                ActivityOrder::PlansAsc => plans,
+            };
+            (rank, shown_order(&keys[g]))
+        });
+        order.truncate(q.limit as usize + 1);
         let label = |dim: Dimension, k: i64| -> Option<String> {
             let idx = usize::try_from(k).ok()?;
             match dim {
@@ -410,41 +491,36 @@ impl Snapshot {
                 Dimension::Year => Some(format!("{k:04}")),
             }
         };
-        let group = |key: &[i64], acc: &Acc| {
-            let mut g = Group {
-                plans: acc.plans,
-                new_plans: acc.new_plans,
-                clinics: acc.clinics.len() as i64,
-                patients: acc
-                    .patients
-                    .iter()
-                    .map(|&p| self.keys[p as usize])
-                    .collect(),
-                ..Group::default()
-            };
-            for (dim, k) in q.group_by.iter().zip(key) {
-                *g.slot(*dim) = label(*dim, *k);
-            }
-            g
+        let rows = order
+            .into_iter()
+            .map(|g| {
+                let mut row = Group {
+                    plans: counts[g].0,
+                    new_plans: counts[g].1,
+                    clinics: clinic_counts[g],
+                    patients: person_sets[g],
+                    ..Group::default()
+                };
+                for (dim, k) in dims.iter().zip(&keys[g]) {
+                    *row.slot(*dim) = label(*dim, *k);
+                }
+                row
+            })
+            .collect();
+        let total = Group {
+            plans,
+            new_plans,
+            clinics: all_clinics.len() as i64,
+            patients: everyone.iter().map(|&p| self.keys[p as usize]).collect(),
+            ..Group::default()
         };
-        let mut rows: Vec<Group> = groups.iter().map(|(k, acc)| group(k, acc)).collect();
-        // Ordered by the labels as shown (ydernummer, cluster id, "2022-W07" …), none first.
-        rows.sort_by_cached_key(|g| {
-            let rank = match q.order {
-                ActivityOrder::Key => 0,
-                ActivityOrder::PlansDesc => -g.plans,
-                ActivityOrder::NewPlansDesc => -g.new_plans,
-                ActivityOrder::PlansAsc => g.plans,
-            };
-            let shown: Vec<Option<String>> =
-                q.group_by.iter().map(|d| g.key(*d).cloned()).collect();
-            (rank, shown)
-        });
-        deadline.check()?;
-        rows.truncate(q.limit as usize + 1);
-        Ok((rows, group(&[], &total)))
+        Ok((rows, total))
     }
 }
+
+/// Dimensions a group can be keyed by: every `Dimension`, each at most once.
+const DIMENSIONS: usize = 8;
+type Key = [i64; DIMENSIONS];
 
 /// The current snapshot, rebuilt when the data changes and refreshed in the background.
 pub struct Aggregates {
