@@ -611,3 +611,153 @@ impl Aggregates {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Secret, Settings};
+
+    /// The activity as first written: a set per group, labels for every group, sorted by
+    /// them. Slow, but plainly right; the fast one must agree with it row for row.
+    fn plainly(s: &Snapshot, q: &Question) -> (Vec<Group>, Group) {
+        let label = |dim: Dimension, f: &Fact| -> Option<String> {
+            let c = &s.clinics[f.clinic as usize];
+            let d = date(f.day);
+            match dim {
+                Dimension::Region => Some(RegionCode::ALL[c.region as usize].as_str().into()),
+                Dimension::Cluster => c.cluster.map(|i| s.cluster_names[i as usize].clone()),
+                Dimension::Clinic => Some(c.ydernummer.clone()),
+                Dimension::Type => Some(PlanType::ALL[f.plan_type as usize].as_str().into()),
+                Dimension::Source => Some(Source::ALL[f.source as usize].as_str().into()),
+                Dimension::Week => {
+                    let w = d.iso_week();
+                    Some(format!("{}-W{:02}", w.year(), w.week()))
+                }
+                Dimension::Month => Some(format!("{:04}-{:02}", d.year(), d.month())),
+                Dimension::Year => Some(format!("{:04}", d.year())),
+            }
+        };
+        type Acc = (i64, i64, HashSet<u32>, HashSet<u32>);
+        let mut groups: HashMap<Vec<Option<String>>, Acc> = HashMap::new();
+        let mut total: Acc = Default::default();
+        for f in s.between(q.from, q.to) {
+            let c = &s.clinics[f.clinic as usize];
+            let region = RegionCode::ALL[c.region as usize].as_str().to_string();
+            if !q.regions.is_empty() && !q.regions.contains(&region) {
+                continue;
+            }
+            let key = q.group_by.iter().map(|d| label(*d, f)).collect();
+            for acc in [groups.entry(key).or_default(), &mut total] {
+                acc.0 += 1;
+                acc.1 += i64::from(f.is_new);
+                acc.2.insert(f.clinic);
+                acc.3.insert(f.patient);
+            }
+        }
+        let group = |key: &[Option<String>], acc: &Acc| {
+            let mut g = Group {
+                plans: acc.0,
+                new_plans: acc.1,
+                clinics: acc.2.len() as i64,
+                patients: acc.3.iter().map(|&p| s.keys[p as usize]).collect(),
+                ..Group::default()
+            };
+            for (dim, k) in q.group_by.iter().zip(key) {
+                *g.slot(*dim) = k.clone();
+            }
+            g
+        };
+        let mut rows: Vec<(i64, Vec<Option<String>>, Group)> = groups
+            .iter()
+            .map(|(k, acc)| {
+                let rank = match q.order {
+                    ActivityOrder::Key => 0,
+                    ActivityOrder::PlansDesc => -acc.0,
+                    ActivityOrder::NewPlansDesc => -acc.1,
+                    ActivityOrder::PlansAsc => acc.0,
+                };
+                (rank, k.clone(), group(k, acc))
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        rows.truncate(q.limit as usize + 1);
+        (rows.into_iter().map(|r| r.2).collect(), group(&[], &total))
+    }
+
+    fn shown(g: &Group) -> String {
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?}",
+            g.d_region,
+            g.d_cluster,
+            g.d_clinic,
+            g.d_type,
+            g.d_source,
+            g.d_week,
+            g.d_month,
+            g.d_year,
+            g.plans,
+            g.new_plans,
+            g.clinics,
+            g.patients
+        )
+    }
+
+    #[test]
+    fn the_fast_activity_agrees_with_the_plain_one_row_for_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = Settings::load_from(None, Vec::new()).expect("defaults");
+        settings.database.url = Secret::new(dir.path().join("a.db").display().to_string());
+        let db = Db::connect(&settings.database).expect("db");
+        let mut conn = db.get().expect("connection");
+        crate::db::run_migrations(&mut conn).expect("migrations");
+        let data = crate::demo::DemoData::new(40, 7);
+        crate::demo::load(&mut conn, &data, Default::default()).expect("demo data");
+        let keys = RecordKeys::new(settings.access.record_key_secret.expose()).expect("keys");
+        let s = Snapshot::load(&mut conn, &keys).expect("snapshot");
+        use Dimension::*;
+        let groupings = [
+            vec![Region],
+            vec![Clinic],
+            vec![Week, Cluster],
+            vec![Cluster, Type, Source],
+            vec![Year, Month, Type],
+            vec![Region, Cluster, Clinic, Type, Source, Week, Month, Year],
+        ];
+        let orders = [
+            ActivityOrder::Key,
+            ActivityOrder::PlansDesc,
+            ActivityOrder::NewPlansDesc,
+            ActivityOrder::PlansAsc,
+        ];
+        let mut compared = 0;
+        for group_by in groupings {
+            for order in orders {
+                for (limit, regions) in [(1000, vec![]), (3, vec!["1084".to_string()])] {
+                    let q = Question {
+                        from: NaiveDate::from_ymd_opt(2021, 3, 1).expect("date"),
+                        to: NaiveDate::from_ymd_opt(2022, 12, 31).expect("date"),
+                        group_by: group_by.clone(),
+                        regions,
+                        clusters: vec![],
+                        clinics: vec![],
+                        types: vec![],
+                        sources: vec![],
+                        order,
+                        limit,
+                    };
+                    let (rows, total) = s.activity(&q, &Deadline::none()).expect("in time");
+                    let (want_rows, want_total) = plainly(&s, &q);
+                    assert!(!want_rows.is_empty(), "{q:?}");
+                    let (got, want): (Vec<_>, Vec<_>) = (
+                        rows.iter().map(shown).collect(),
+                        want_rows.iter().map(shown).collect(),
+                    );
+                    assert_eq!(got, want, "{q:?}");
+                    assert_eq!(shown(&total), shown(&want_total), "{q:?}");
+                    compared += rows.len();
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} rows compared");
+    }
+}
