@@ -28,6 +28,45 @@ pub struct Settings {
     pub documents: DocumentSettings,
     pub rate_limit: RateLimitSettings,
     pub work: WorkSettings,
+    pub import: ImportSettings,
+}
+
+/// What one line of a feed may hold (`[import]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// A longer line is rejected without being read whole into memory.
+    pub max_line_bytes: usize,
+    /// Free text: a goal, a milestone.
+    pub max_text_chars: usize,
+    /// Names of clinics and clusters.
+    pub max_name_chars: usize,
+    /// Identifiers and codes: plan ids, ydernumre, cluster ids, sources, event names.
+    pub max_code_chars: usize,
+}
+
+impl Default for ImportSettings {
+    /// The built-in defaults (config/default.toml; a test keeps the two equal), for imports
+    /// that read no configuration.
+    fn default() -> Self {
+        Self {
+            max_line_bytes: 1 << 20,
+            max_text_chars: 2_000,
+            max_name_chars: 200,
+            max_code_chars: 100,
+        }
+    }
+}
+
+impl ImportSettings {
+    /// The longest text the field may hold, in characters.
+    pub fn max_chars(&self, field: &str) -> usize {
+        match field {
+            "text" => self.max_text_chars,
+            "name" => self.max_name_chars,
+            _ => self.max_code_chars,
+        }
+    }
 }
 
 /// Which documents each role may send, and who may introspect.
@@ -381,6 +420,10 @@ impl Settings {
             self.server.max_requests_per_address,
         )?;
         positive("work.per_user", self.work.per_user)?;
+        positive("import.max_line_bytes", self.import.max_line_bytes as u64)?;
+        positive("import.max_text_chars", self.import.max_text_chars as u64)?;
+        positive("import.max_name_chars", self.import.max_name_chars as u64)?;
+        positive("import.max_code_chars", self.import.max_code_chars as u64)?;
         positive("work.heavy_concurrent", self.work.heavy_concurrent)?;
         for role in [Role::Clinician, Role::Region, Role::Ministry] {
             positive(
@@ -525,6 +568,7 @@ mod tests {
     #[test]
     fn defaults_load() {
         let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.import, ImportSettings::default());
         assert_eq!(s.database.url.expose(), "forloeb.db");
         assert_eq!(s.log.format, LogFormat::Text);
     }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use forloeb_gateway::auth::{Actor, Authenticator, Principal};
-use forloeb_gateway::config::{LogFormat, Secret, Settings};
+use forloeb_gateway::config::{ImportSettings, LogFormat, Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db, DbUrl};
 use forloeb_gateway::domain::{Cpr, RegionCode, Source, Ydernummer};
 use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
@@ -199,9 +199,10 @@ struct ImportArgs {
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     batch_size: usize,
     /// Lines longer than this many bytes are rejected (`line: longer than N bytes`) without
-    /// being read whole into memory.
-    #[arg(long, default_value_t = ingest::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
-    max_line_bytes: usize,
+    /// being read whole into memory [default: import.max_line_bytes, 1 MiB]. The lengths of
+    /// text fields are set in [import] of the configuration.
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<usize>,
     /// No progress line, even on a terminal.
     #[arg(long)]
     quiet: bool,
@@ -452,7 +453,13 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let options = ImportOptions {
         batch_size: args.batch_size.max(1),
         progress: !args.quiet,
-        max_line_bytes: args.max_line_bytes.max(1),
+        limits: ImportSettings {
+            max_line_bytes: args
+                .max_line_bytes
+                .unwrap_or(settings.import.max_line_bytes)
+                .max(1),
+            ..settings.import
+        },
     };
     let stderr = std::io::stderr();
     let mut importer = Importer::new(&mut conn, options).report_to(stderr.lock());
@@ -531,6 +538,7 @@ fn demo(settings: &Settings, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         let started = std::time::Instant::now();
         let options = ImportOptions {
             progress: true,
+            limits: settings.import,
             ..ImportOptions::default()
         };
         let data = demo::DemoData::new(args.clinics, args.seed);

@@ -11,6 +11,7 @@ mod store;
 pub use parse::Rejection;
 pub use store::Outcome;
 
+use crate::config::ImportSettings;
 use crate::db::{DbConnection, DbError};
 use crate::on_backend;
 use diesel::prelude::*;
@@ -125,8 +126,8 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// Show a progress line (only on a terminal).
     pub progress: bool,
-    /// A longer line is rejected without being read whole into memory.
-    pub max_line_bytes: usize,
+    /// How long a line and its fields may be (`[import]`).
+    pub limits: ImportSettings,
 }
 
 impl Default for ImportOptions {
@@ -134,13 +135,10 @@ impl Default for ImportOptions {
         Self {
             batch_size: 50_000,
             progress: false,
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            limits: ImportSettings::default(),
         }
     }
 }
-
-/// 1 MiB: a plan version with dozens of goals and measurements is a few kilobytes.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// One rejected line, as written to the rejects file.
 #[derive(Serialize)]
@@ -268,7 +266,7 @@ impl<'a> Importer<'a> {
         name: &str,
         reader: impl BufRead + Send,
         size: Option<u64>,
-        parse: fn(&str) -> Result<R, Rejection>,
+        parse: fn(&str, &ImportSettings) -> Result<R, Rejection>,
         store: fn(&mut DbConnection, &[R]) -> Result<Vec<Outcome>, DbError>,
     ) -> Result<FileSummary, ImportError> {
         let batch_size = self.options.batch_size;
@@ -282,9 +280,9 @@ impl<'a> Importer<'a> {
             let file = name.to_string();
             // Line texts are only needed for the rejects file; without one they are dropped.
             let keep_text = self.rejects.is_some();
-            let max_line = self.options.max_line_bytes;
+            let limits = self.options.limits;
             scope.spawn(move || {
-                read_batches(reader, &file, batch_size, max_line, keep_text, parse, &tx)
+                read_batches(reader, &file, batch_size, &limits, keep_text, parse, &tx)
             });
             for batch in rx {
                 let batch: Batch<R> = batch?;
@@ -456,11 +454,12 @@ fn read_batches<R>(
     mut reader: impl BufRead,
     file: &str,
     batch_size: usize,
-    max_line: usize,
+    limits: &ImportSettings,
     keep_text: bool,
-    parse: fn(&str) -> Result<R, Rejection>,
+    parse: fn(&str, &ImportSettings) -> Result<R, Rejection>,
     tx: &std::sync::mpsc::SyncSender<Result<Batch<R>, ImportError>>,
 ) {
+    let max_line = limits.max_line_bytes;
     let mut buf = Vec::new();
     let mut line = 0u64;
     let new_batch = || Batch {
@@ -510,7 +509,7 @@ fn read_batches<R>(
                     } else {
                         String::new()
                     },
-                    parsed: parse(text),
+                    parsed: parse(text, limits),
                 }
             }
             Err(_) => Item {

@@ -2,6 +2,7 @@
 //! references to other records (a clinic's cluster, a plan's clinic…) are checked by `store`.
 //! Messages never quote a CPR number.
 
+use crate::config::ImportSettings;
 use crate::domain::{
     parse_date, Cpr, Invalid, MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Timestamp,
     Ydernummer,
@@ -29,13 +30,13 @@ impl Rejection {
 type Parsed<T> = Result<T, Rejection>;
 
 /// The JSON object of one line, read field by field.
-struct Fields<'a>(&'a Map<String, Value>, String);
+struct Fields<'a>(&'a Map<String, Value>, String, &'a ImportSettings);
 
 impl<'a> Fields<'a> {
     /// `prefix` names the enclosing field in messages, e.g. `goals[1].`.
-    fn new(v: &'a Value, prefix: String) -> Parsed<Self> {
+    fn new(v: &'a Value, prefix: String, limits: &'a ImportSettings) -> Parsed<Self> {
         match v {
-            Value::Object(m) => Ok(Self(m, prefix)),
+            Value::Object(m) => Ok(Self(m, prefix, limits)),
             _ => Err(Rejection::new(
                 prefix.trim_end_matches('.').to_string(),
                 "not a JSON object",
@@ -56,7 +57,7 @@ impl<'a> Fields<'a> {
     }
 
     fn text(&self, field: &str) -> Parsed<&'a str> {
-        let max = max_chars(field);
+        let max = self.2.max_chars(field);
         match self.get(field) {
             // PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
             Some(Value::String(s)) if s.contains('\0') => {
@@ -110,18 +111,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The longest text a field may hold, in characters: free text (a goal, a milestone) as long
-/// as the patient's own note may be (DOMAIN.md: 1–2,000), names as long as any clinic's or
-/// cluster's, identifiers and codes far beyond any real one. Every value is served back whole
-/// in answers, so an unbounded field would make unbounded answers.
-fn max_chars(field: &str) -> usize {
-    match field {
-        "text" => 2_000,
-        "name" => 200,
-        _ => 100,
-    }
-}
-
 fn object(line: &str) -> Parsed<Value> {
     let v = crate::domain::parse_unique(line.as_bytes()).map_err(|e| {
         let e = e.to_string();
@@ -147,9 +136,9 @@ pub struct ClusterRecord {
     pub region: RegionCode,
 }
 
-pub fn cluster(line: &str) -> Parsed<ClusterRecord> {
+pub fn cluster(line: &str, limits: &ImportSettings) -> Parsed<ClusterRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     Ok(ClusterRecord {
         cluster_id: f.text("cluster_id")?.to_string(),
         name: f.text("name")?.to_string(),
@@ -167,9 +156,9 @@ pub struct ClinicRecord {
     pub closed_on: Option<NaiveDate>,
 }
 
-pub fn clinic(line: &str) -> Parsed<ClinicRecord> {
+pub fn clinic(line: &str, limits: &ImportSettings) -> Parsed<ClinicRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     let ydernummer = f.parsed("ydernummer", Ydernummer::parse)?;
     let name = f.text("name")?.to_string();
     let region = f.parsed("region", RegionCode::parse)?;
@@ -216,15 +205,15 @@ impl PatientRecord {
     }
 }
 
-pub fn patient(line: &str) -> Parsed<PatientRecord> {
+pub fn patient(line: &str, limits: &ImportSettings) -> Parsed<PatientRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     let cpr = f.parsed("cpr", Cpr::parse)?;
     // Only a reference: whether the clinic exists is the store's question.
     let ydernummer = f.text("ydernummer")?.to_string();
     let mut diagnoses = Vec::new();
     for (i, d) in f.list("diagnoses")?.iter().enumerate() {
-        let d = Fields::new(d, format!("diagnoses[{i}]."))?;
+        let d = Fields::new(d, format!("diagnoses[{i}]."), limits)?;
         diagnoses.push((d.parsed("type", PlanType::parse)?, d.date("since")?));
     }
     let listed = match f.0.get("listed") {
@@ -326,9 +315,9 @@ impl PlanRecord {
     }
 }
 
-pub fn plan(line: &str) -> Parsed<PlanRecord> {
+pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     let source = f.parsed("source", Source::parse)?;
     let plan_id = f.text("plan_id")?.to_string();
     let version = match f.get("version") {
@@ -347,7 +336,7 @@ pub fn plan(line: &str) -> Parsed<PlanRecord> {
     let next_control = f.opt_date("next_control")?;
     let mut goals = Vec::new();
     for (i, g) in f.list("goals")?.iter().enumerate() {
-        let g = Fields::new(g, format!("goals[{i}]."))?;
+        let g = Fields::new(g, format!("goals[{i}]."), limits)?;
         goals.push(Goal {
             text: g.text("text")?.to_string(),
             set_on: g.date("set_on")?,
@@ -356,7 +345,7 @@ pub fn plan(line: &str) -> Parsed<PlanRecord> {
     }
     let mut measurements = Vec::new();
     for (i, m) in f.list("measurements")?.iter().enumerate() {
-        let m = Fields::new(m, format!("measurements[{i}]."))?;
+        let m = Fields::new(m, format!("measurements[{i}]."), limits)?;
         let code = m.parsed("code", MeasurementCode::parse)?;
         let value = match m.get("value") {
             Some(Value::Number(n)) => n
@@ -397,9 +386,9 @@ pub struct AppEventRecord {
 
 pub const PLAN_VIEWED: &str = "plan_viewed";
 
-pub fn app_event(line: &str) -> Parsed<AppEventRecord> {
+pub fn app_event(line: &str, limits: &ImportSettings) -> Parsed<AppEventRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     let cpr = f.parsed("cpr", Cpr::parse)?;
     let source = f.text("source")?.to_string();
     let plan_id = f.text("plan_id")?.to_string();
@@ -423,9 +412,9 @@ pub struct MilestoneRecord {
     pub reached: Option<NaiveDate>,
 }
 
-pub fn milestone(line: &str) -> Parsed<MilestoneRecord> {
+pub fn milestone(line: &str, limits: &ImportSettings) -> Parsed<MilestoneRecord> {
     let v = object(line)?;
-    let f = Fields::new(&v, String::new())?;
+    let f = Fields::new(&v, String::new(), limits)?;
     let number = match f.get("number").and_then(Value::as_i64) {
         Some(n) if (1..=i64::from(i32::MAX)).contains(&n) => n as i32,
         _ => return Err(f.reject("number", "must be a whole number of 1 or more")),
@@ -441,6 +430,20 @@ pub fn milestone(line: &str) -> Parsed<MilestoneRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The parsers with the default maxima.
+    fn plan(line: &str) -> Parsed<PlanRecord> {
+        super::plan(line, &ImportSettings::default())
+    }
+    fn clinic(line: &str) -> Parsed<ClinicRecord> {
+        super::clinic(line, &ImportSettings::default())
+    }
+    fn patient(line: &str) -> Parsed<PatientRecord> {
+        super::patient(line, &ImportSettings::default())
+    }
+    fn milestone(line: &str) -> Parsed<MilestoneRecord> {
+        super::milestone(line, &ImportSettings::default())
+    }
 
     const PLAN: &str = r#"{"source": "PLSP", "plan_id": "PLSP-7f3a91", "version": 2, "cpr": "0103521234",
         "ydernummer": "041234", "type": "DM2", "created_at": "2022-03-14T10:22:05+01:00",
@@ -601,7 +604,12 @@ mod tests {
         );
         assert_eq!(patient(r#"{"cpr": "0103521234", "ydernummer": "041234", "diagnoses": [{"type": "ASTMA", "since": "2015-01-01"}]}"#).expect_err("type").field, "diagnoses[0].type");
         let ev = r#"{"cpr": "0103521234", "plan_id": "P", "source": "PLSP", "at": "2022-05-01T08:00:00+02:00", "event": "plan_printed"}"#;
-        assert_eq!(app_event(ev).expect_err("event").field, "event");
+        assert_eq!(
+            super::app_event(ev, &ImportSettings::default())
+                .expect_err("event")
+                .field,
+            "event"
+        );
         let m =
             milestone(r#"{"number": 3, "text": "t", "planned": "2021-11-01", "reached": null}"#)
                 .expect("ok");

@@ -514,3 +514,107 @@ fn lines_are_parsed_strictly_and_memory_stays_bounded() {
     .expect("plans");
     assert_eq!(stored, vec!["GOOD-1", "GOOD-2"]);
 }
+
+/// The maxima are configuration (`[import]`): lowered there, a shorter goal text, plan id or
+/// line is refused, naming the field and the configured rule; `--max-line-bytes` wins over
+/// the configuration; a zero is a configuration error naming the key.
+#[test]
+fn field_and_line_maxima_come_from_the_configuration() {
+    let db = TestDb::new();
+    let conn = open(&db);
+    load(&conn, FeedKind::Clusters, &[CLUSTER.to_string()]);
+    load(&conn, FeedKind::Clinics, &[CLINIC.to_string()]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("plans.ndjson");
+    let goal = |id: &str, text: &str| {
+        plan_line(id, "2022-03-14T10:22:05+01:00").replace(
+            r#""status": "active""#,
+            &format!(
+                r#""status": "active", "goals": [{{"text": "{text}", "set_on": "2022-03-14", "achieved": false}}]"#
+            ),
+        )
+    };
+    let lines = [
+        goal("OK-1", "Gå en tur"),
+        goal("OK-2", "Gå en lang tur"),
+        goal("LONGER-ID-3", "Gå"),
+        goal("OK-4", &"z".repeat(400)),
+    ];
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    let run = |env: &[(&str, &str)], flag: Option<&str>| -> (Option<i32>, Vec<String>, String) {
+        let rejects = dir.path().join("rejects.ndjson");
+        let mut cmd = forloeb();
+        cmd.args([
+            "import",
+            "--quiet",
+            "--database",
+            db.url(),
+            "--kind",
+            "plans",
+        ])
+        .arg(&path)
+        .arg("--rejects")
+        .arg(&rejects)
+        .envs(env.iter().copied());
+        if let Some(f) = flag {
+            cmd.args(["--max-line-bytes", f]);
+        }
+        let out = cmd.output().expect("import");
+        let reasons = std::fs::read_to_string(&rejects)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("json");
+                format!(
+                    "{} {}: {}",
+                    v["line"],
+                    v["field"].as_str().unwrap_or(""),
+                    v["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        (
+            out.status.code(),
+            reasons,
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    };
+    let (code, reasons, _) = run(
+        &[
+            ("FORLOEB_IMPORT_MAX_TEXT_CHARS", "10"),
+            ("FORLOEB_IMPORT_MAX_CODE_CHARS", "8"),
+            ("FORLOEB_IMPORT_MAX_LINE_BYTES", "300"),
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2), "{reasons:?}");
+    assert_eq!(
+        reasons,
+        vec![
+            "2 goals[0].text: longer than 10 characters".to_string(),
+            "3 plan_id: longer than 8 characters".to_string(),
+            "4 line: longer than 300 bytes".to_string(),
+        ]
+    );
+    // The flag wins over the configuration: the long line is read, its text still too long.
+    let (_, reasons, _) = run(
+        &[
+            ("FORLOEB_IMPORT_MAX_TEXT_CHARS", "10"),
+            ("FORLOEB_IMPORT_MAX_LINE_BYTES", "300"),
+        ],
+        Some("100000"),
+    );
+    assert_eq!(
+        reasons,
+        vec![
+            "2 goals[0].text: longer than 10 characters".to_string(),
+            "4 goals[0].text: longer than 10 characters".to_string(),
+        ]
+    );
+    let (code, _, stderr) = run(&[("FORLOEB_IMPORT_MAX_TEXT_CHARS", "0")], None);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("import.max_text_chars"), "{stderr}");
+    // Nothing of the configured refusals was stored; the default maxima take every line.
+    let (code, reasons, stderr) = run(&[], None);
+    assert_eq!((code, reasons), (Some(0), vec![]), "{stderr}");
+}
