@@ -2,6 +2,7 @@
 //! extension; row scopes for the repositories; disclosure control for person counts; the
 //! audit trail of person-level reads.
 
+pub mod admission;
 mod audit;
 pub mod budget;
 mod disclosure;

@@ -9,6 +9,7 @@
 //! extractor answers differently.
 
 use super::{limits, AppState};
+use crate::access::admission::{self, Admitted, NotAdmitted, Roots};
 use crate::access::work::Deadline;
 use crate::access::{write_audit, AuditContext, Charge, Question};
 use crate::auth::Principal;
@@ -278,6 +279,16 @@ fn root_fields<'d>(
     }
 }
 
+/// A document `access::admission` turned away, as the client sees it.
+fn not_admitted(n: NotAdmitted) -> HttpError {
+    let code = match n {
+        NotAdmitted::TrustedOnly(_) => Code::PersistedQueryRequired,
+        NotAdmitted::Unauthenticated => Code::Unauthenticated,
+        NotAdmitted::IntrospectionClosed(_) => Code::Forbidden,
+    };
+    HttpError::new(code, n.to_string())
+}
+
 /// One GraphQL request: its document, the checks that apply to it, execution within the
 /// deadline, and the audit record before the answer.
 async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8>), HttpError> {
@@ -285,16 +296,8 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
     let limit = |e: limits::Exceeded| HttpError::new(Code::OperationLimit, e.to_string());
     let (text, trusted) = resolve_document(&state.manifest, call.query, call.document_id)?;
     let role = ctx.principal.map(Principal::role);
+    admission::document(role, trusted.is_some(), &state.documents).map_err(not_admitted)?;
     if trusted.is_none() {
-        if let Some(role) = role.filter(|r| !state.documents.ad_hoc_roles.contains(r)) {
-            return Err(HttpError::new(
-                Code::PersistedQueryRequired,
-                format!(
-                    "the {role} role may run only trusted documents: send a documentId from \
-                     `forloeb schema --manifest` (schema/operations/)"
-                ),
-            ));
-        }
         limits::check_text(&state.limits, &text).map_err(limit)?;
     }
     let mut request = async_graphql::Request::new(text);
@@ -309,11 +312,10 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
     let mut operation_name = None;
     let mut roots = Vec::new();
     let mut service = None;
-    // A document that does not parse answers with its syntax error alone, whoever asks.
-    let mut unparsable = true;
+    let mut parsed = false;
     let variables = request.variables.clone();
     if let Ok(doc) = request.parsed_query() {
-        unparsable = false;
+        parsed = true;
         let selected = match &doc.operations {
             DocumentOperations::Single(op) => Some((None, op)),
             DocumentOperations::Multiple(ops) => match &wanted {
@@ -350,39 +352,15 @@ async fn execute(ctx: &Ctx<'_>, call: GraphqlCall) -> Result<(StatusCode, Vec<u8
             operation_name = name;
         }
     }
-    // A subgraph's `_service { sdl }` describes the schema as introspection does.
-    let introspects = roots
-        .iter()
-        .any(|r| matches!(*r, "__schema" | "__type" | "_service"));
-    let meta_only = !roots.is_empty()
-        && roots
-            .iter()
-            .all(|r| r.starts_with("__") || *r == "_service");
-    match role {
-        None => {
-            let allowed =
-                unparsable || (meta_only && (!introspects || state.anonymous_introspection));
-            if !allowed {
-                return Err(HttpError::new(
-                    Code::Unauthenticated,
-                    "Authorization: missing; send \"Authorization: Bearer <token>\"",
-                ));
-            }
-        }
-        Some(role) if !state.documents.introspection_roles.contains(&role) => {
-            if introspects {
-                return Err(HttpError::new(
-                    Code::Forbidden,
-                    format!(
-                        "introspection (__schema, __type, _service) is not open to the {role} \
-                         role"
-                    ),
-                ));
-            }
-            // Also inside fragments the walk above did not reach.
-            request = request.disable_introspection();
-        }
-        Some(_) => {}
+    let admitted = admission::operation(
+        role,
+        Roots::of(parsed, &roots),
+        &state.documents,
+        state.anonymous_introspection,
+    )
+    .map_err(not_admitted)?;
+    if admitted == Admitted::WithoutIntrospection {
+        request = request.disable_introspection();
     }
     if let Some(answer) = service {
         let body = json!({ "data": answer? });

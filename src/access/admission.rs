@@ -1,0 +1,212 @@
+//! Which documents a caller may send: one decision over the caller's role, what is known of
+//! the document, and the settings. The HTTP layer asks and maps the answer to a status; it
+//! decides nothing itself.
+//!
+//! Two moments, because the first is taken before the text is parsed (a patient's ad-hoc
+//! document is refused without paying for the parse):
+//! - `document`: a role outside `documents.ad_hoc_roles` runs only trusted documents;
+//! - `operation`: once the selected operation's root fields are known, an anonymous caller
+//!   may ask only `__typename` (and, with `auth.anonymous_introspection`, `__schema` and
+//!   `__type`), and introspection is open only to `documents.introspection_roles`.
+
+use crate::auth::Role;
+use crate::config::DocumentSettings;
+
+/// What the operation asks for at its root, as far as admission cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roots {
+    /// The document did not parse: it is answered with its syntax error alone, whoever asks,
+    /// and nothing runs.
+    Unparsable,
+    /// Nothing but meta fields (`__typename`, `__schema`, `__type`, `_service`); `introspects`
+    /// when one of them describes the schema.
+    MetaOnly { introspects: bool },
+    /// Data fields, with or without meta fields beside them.
+    Data { introspects: bool },
+}
+
+impl Roots {
+    /// From the root field names of the selected operation (empty when it did not parse or
+    /// no operation was selected; a mutation counts as data).
+    pub fn of(parsed: bool, names: &[&str]) -> Self {
+        if !parsed {
+            return Self::Unparsable;
+        }
+        // A subgraph's `_service { sdl }` describes the schema as introspection does.
+        let introspects = names
+            .iter()
+            .any(|r| matches!(*r, "__schema" | "__type" | "_service"));
+        let meta_only = !names.is_empty()
+            && names
+                .iter()
+                .all(|r| r.starts_with("__") || *r == "_service");
+        if meta_only {
+            Self::MetaOnly { introspects }
+        } else {
+            Self::Data { introspects }
+        }
+    }
+
+    fn introspects(self) -> bool {
+        matches!(
+            self,
+            Self::MetaOnly { introspects: true } | Self::Data { introspects: true }
+        )
+    }
+}
+
+/// Why a document is not admitted; each maps to one error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAdmitted {
+    #[error(
+        "the {0} role may run only trusted documents: send a documentId from \
+         `forloeb schema --manifest` (schema/operations/)"
+    )]
+    TrustedOnly(Role),
+    #[error("Authorization: missing; send \"Authorization: Bearer <token>\"")]
+    Unauthenticated,
+    #[error("introspection (__schema, __type, _service) is not open to the {0} role")]
+    IntrospectionClosed(Role),
+}
+
+/// How an admitted operation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// As sent.
+    AsSent,
+    /// With introspection switched off, so that `__schema` and `__type` inside fragments the
+    /// root walk does not reach answer nothing either.
+    WithoutIntrospection,
+}
+
+/// Before parsing: may this caller send this document at all?
+pub fn document(
+    role: Option<Role>,
+    trusted: bool,
+    settings: &DocumentSettings,
+) -> Result<(), NotAdmitted> {
+    match role {
+        Some(role) if !trusted && !settings.ad_hoc_roles.contains(&role) => {
+            Err(NotAdmitted::TrustedOnly(role))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// After parsing: may this caller run the selected operation, and how?
+pub fn operation(
+    role: Option<Role>,
+    roots: Roots,
+    settings: &DocumentSettings,
+    anonymous_introspection: bool,
+) -> Result<Admitted, NotAdmitted> {
+    match role {
+        None => match roots {
+            Roots::Unparsable => Ok(Admitted::AsSent),
+            Roots::MetaOnly { introspects } if !introspects || anonymous_introspection => {
+                Ok(Admitted::AsSent)
+            }
+            _ => Err(NotAdmitted::Unauthenticated),
+        },
+        Some(role) if settings.introspection_roles.contains(&role) => Ok(Admitted::AsSent),
+        Some(role) if roots.introspects() => Err(NotAdmitted::IntrospectionClosed(role)),
+        Some(_) => Ok(Admitted::WithoutIntrospection),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Role::*;
+
+    fn settings() -> DocumentSettings {
+        DocumentSettings {
+            ad_hoc_roles: vec![Clinician, Region, Ministry],
+            introspection_roles: vec![Clinician, Region, Ministry, Supplier],
+        }
+    }
+
+    #[test]
+    fn the_document_table() {
+        let s = settings();
+        for (role, trusted, want) in [
+            (None, false, Ok(())),
+            (Some(Patient), true, Ok(())),
+            (Some(Patient), false, Err(NotAdmitted::TrustedOnly(Patient))),
+            (
+                Some(Supplier),
+                false,
+                Err(NotAdmitted::TrustedOnly(Supplier)),
+            ),
+            (Some(Clinician), false, Ok(())),
+            (Some(Region), false, Ok(())),
+            (Some(Ministry), false, Ok(())),
+            (Some(Ministry), true, Ok(())),
+        ] {
+            assert_eq!(
+                document(role, trusted, &s),
+                want,
+                "{role:?} trusted={trusted}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_operation_table() {
+        let s = settings();
+        let (typename, schema, service, data, mixed) = (
+            Roots::of(true, &["__typename"]),
+            Roots::of(true, &["__schema", "__typename"]),
+            Roots::of(true, &["_service"]),
+            Roots::of(true, &["me"]),
+            Roots::of(true, &["me", "__type"]),
+        );
+        let unparsable = Roots::of(false, &[]);
+        let nothing_selected = Roots::of(true, &[]);
+        use Admitted::*;
+        use NotAdmitted::*;
+        for (role, roots, open, want) in [
+            // Anonymous: a syntax error, __typename, and introspection only when opened.
+            (None, unparsable, false, Ok(AsSent)),
+            (None, typename, false, Ok(AsSent)),
+            (None, schema, false, Err(Unauthenticated)),
+            (None, schema, true, Ok(AsSent)),
+            (None, service, false, Err(Unauthenticated)),
+            (None, service, true, Ok(AsSent)),
+            (None, data, true, Err(Unauthenticated)),
+            (None, mixed, true, Err(Unauthenticated)),
+            (None, nothing_selected, true, Err(Unauthenticated)),
+            // Introspection roles run anything admitted so far as sent.
+            (Some(Ministry), schema, false, Ok(AsSent)),
+            (Some(Supplier), mixed, false, Ok(AsSent)),
+            // Others: refused when the roots introspect, and run without introspection.
+            (
+                Some(Patient),
+                schema,
+                true,
+                Err(IntrospectionClosed(Patient)),
+            ),
+            (
+                Some(Patient),
+                service,
+                true,
+                Err(IntrospectionClosed(Patient)),
+            ),
+            (
+                Some(Patient),
+                mixed,
+                true,
+                Err(IntrospectionClosed(Patient)),
+            ),
+            (Some(Patient), data, true, Ok(WithoutIntrospection)),
+            (Some(Patient), typename, false, Ok(WithoutIntrospection)),
+            (Some(Patient), unparsable, false, Ok(WithoutIntrospection)),
+        ] {
+            assert_eq!(
+                operation(role, roots, &s, open),
+                want,
+                "{role:?} {roots:?} anonymous_introspection={open}"
+            );
+        }
+    }
+}
