@@ -79,10 +79,7 @@ pub struct Manifest {
 
 /// The id of a text: lower-case hex SHA-256 of its UTF-8 bytes, as Apollo clients compute it.
 pub fn document_id(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 impl Manifest {

@@ -43,7 +43,8 @@ pub const DEMO_RECORD_KEY_SECRET: &str =
 
 impl RecordKeys {
     pub fn new(hex_secret: &str) -> Result<Self, BadRecordKeySecret> {
-        let bytes = crate::domain::decode_hex(hex_secret)
+        let bytes = hex::decode(hex_secret)
+            .ok()
             .filter(|b| b.len() == 32)
             .ok_or(BadRecordKeySecret)?;
         let cipher = Aes256::new_from_slice(&bytes).map_err(|_| BadRecordKeySecret)?;

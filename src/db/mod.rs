@@ -158,7 +158,12 @@ impl Db {
             f(&mut conn)
         })
         .await
-        .map_err(|_| DbError::Cancelled)?
+        .unwrap_or_else(|e| match e.try_into_panic() {
+            // A panic in the work is a bug, not a cancelled query: it goes on up as the
+            // panic it was (actix answers 500 and logs it), never as an ordinary error.
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(DbError::Cancelled),
+        })
     }
 
     /// As `run`, on a low-priority thread of its own (`background`): for aggregate reads that
@@ -198,5 +203,27 @@ impl Db {
         })
         .await
         .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_work_goes_on_up_as_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = crate::config::Settings::load_from(None, Vec::new()).expect("defaults");
+        settings.database.url =
+            crate::config::Secret::new(dir.path().join("p.db").display().to_string());
+        let db = Db::connect(&settings.database).expect("db");
+        let ok = actix_web::rt::System::new().block_on(db.run(|_| Ok(7)));
+        assert_eq!(ok.ok(), Some(7));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            actix_web::rt::System::new()
+                .block_on(db.run(|_| -> Result<(), DbError> { panic!("a bug in the work") }))
+        }));
+        let panic = caught.expect_err("the panic is raised again, not an error");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"a bug in the work"));
     }
 }

@@ -21,14 +21,3 @@ impl Invalid {
         Self(reason.into())
     }
 }
-
-/// Bytes from hexadecimal digits (keys in the config); None for anything else.
-pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}

@@ -287,7 +287,7 @@ impl PlanRecord {
             put(&m.measured_on.to_string());
         }
         let digest = h.finalize();
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&digest[..16])
     }
 }
 

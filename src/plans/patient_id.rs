@@ -21,7 +21,8 @@ pub struct BadKey;
 
 impl PatientIds {
     pub fn new(hex_key: &str) -> Result<Self, BadKey> {
-        let bytes = crate::domain::decode_hex(hex_key)
+        let bytes = hex::decode(hex_key)
+            .ok()
             .filter(|b| b.len() == 32)
             .ok_or(BadKey)?;
         let cipher = Aes256GcmSiv::new_from_slice(&bytes).map_err(|_| BadKey)?;
@@ -34,13 +35,13 @@ impl PatientIds {
             .encrypt(&Nonce::default(), cpr.as_str().as_bytes())
             // Encryption of a 10-byte message cannot fail; the fallback keeps ids opaque anyway.
             .unwrap_or_default();
-        let hex: String = sealed.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(sealed);
         format!("{PREFIX}{hex}")
     }
 
     /// None for anything this key did not produce.
     pub fn decode(&self, id: &str) -> Option<Cpr> {
-        let sealed = crate::domain::decode_hex(id.strip_prefix(PREFIX)?)?;
+        let sealed = hex::decode(id.strip_prefix(PREFIX)?).ok()?;
         let plain = self
             .cipher
             .decrypt(&Nonce::default(), sealed.as_slice())

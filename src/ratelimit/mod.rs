@@ -90,7 +90,7 @@ impl RateLimiter {
     /// personal identifiers as subjects, and keys end up in Redis and in memory dumps.
     pub async fn check_principal(&self, role: Role, sub: &str, cost: u32) -> Verdict {
         let digest = Sha256::digest(sub.as_bytes());
-        let hashed: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hashed = hex::encode(&digest[..16]);
         self.take(
             format!("p:{role}:{hashed}"),
             self.settings.for_role(role),
