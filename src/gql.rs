@@ -32,6 +32,9 @@ pub struct RequestState {
     permit: tokio::sync::Mutex<Option<Permit>>,
     /// The heavy-work slot, once some field's work is heavy.
     heavy: tokio::sync::Mutex<Option<HeavyPermit>>,
+    /// Held while one of this request's computations runs: the request's permit and heavy
+    /// slot stand for one core's worth of work, however many aliased fields it has.
+    computing: tokio::sync::Mutex<()>,
     /// Loaded once per request and date, however many fields ask at once (each cluster view
     /// of a list asks): the first to ask loads, the others wait for its answer.
     windows: Mutex<HashMap<NaiveDate, Arc<Once<Windows>>>>,
@@ -158,7 +161,9 @@ where
     F: FnOnce(&Deadline) -> std::result::Result<T, Expired> + Send + 'static,
 {
     admit(ctx, cost).await?;
-    let deadline = state(ctx)?.work.deadline;
+    let state = state(ctx)?;
+    let deadline = state.work.deadline;
+    let _turn = state.computing.lock().await;
     crate::background::run(move || f(&deadline))
         .await
         .ok_or_else(|| internal("aggregate work did not finish"))?
