@@ -415,6 +415,46 @@ fn peak_memory_kb(mut child: std::process::Child) -> (std::process::ExitStatus, 
     }
 }
 
+/// `forloeb import --kind plans FILE --rejects REJECTS` against the test database.
+fn import_plans(
+    db: &TestDb,
+    path: &std::path::Path,
+    rejects: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = forloeb();
+    cmd.args([
+        "import",
+        "--quiet",
+        "--database",
+        db.url(),
+        "--kind",
+        "plans",
+    ])
+    .arg(path)
+    .arg("--rejects")
+    .arg(rejects);
+    cmd
+}
+
+/// The rejects file as (line, "field: reason"); none when there is no file.
+fn rejected(rejects: &std::path::Path) -> Vec<(u64, String)> {
+    std::fs::read_to_string(rejects)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            (
+                v["line"].as_u64().expect("line"),
+                format!(
+                    "{}: {}",
+                    v["field"].as_str().unwrap_or(""),
+                    v["reason"].as_str().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Lines are parsed strictly: a repeated name rejects the line, a line past the maximum is
 /// rejected without being read whole (memory stays flat with a 100 MB line), over-long text
 /// fields are refused, and a byte-order mark before the first line is skipped.
@@ -461,18 +501,7 @@ fn lines_are_parsed_strictly_and_memory_stays_bounded() {
         writeln!(f, "{}", plan_line("GOOD-2", "2022-03-15T10:22:05+01:00")).expect("w");
     }
     let rejects = dir.path().join("rejects.ndjson");
-    let child = forloeb()
-        .args([
-            "import",
-            "--quiet",
-            "--database",
-            db.url(),
-            "--kind",
-            "plans",
-        ])
-        .arg(&path)
-        .arg("--rejects")
-        .arg(&rejects)
+    let child = import_plans(&db, &path, &rejects)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -483,21 +512,7 @@ fn lines_are_parsed_strictly_and_memory_stays_bounded() {
         peak_kb > 0 && peak_kb < 150_000,
         "peak {peak_kb} kB with a 100 MB line"
     );
-    let reasons: Vec<(u64, String)> = std::fs::read_to_string(&rejects)
-        .expect("rejects")
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("json");
-            (
-                v["line"].as_u64().expect("line"),
-                format!(
-                    "{}: {}",
-                    v["field"].as_str().unwrap_or(""),
-                    v["reason"].as_str().unwrap_or("")
-                ),
-            )
-        })
-        .collect();
+    let reasons = rejected(&rejects);
     assert_eq!(
         reasons,
         vec![
@@ -543,35 +558,15 @@ fn field_and_line_maxima_come_from_the_configuration() {
     std::fs::write(&path, lines.join("\n")).expect("write");
     let run = |env: &[(&str, &str)], flag: Option<&str>| -> (Option<i32>, Vec<String>, String) {
         let rejects = dir.path().join("rejects.ndjson");
-        let mut cmd = forloeb();
-        cmd.args([
-            "import",
-            "--quiet",
-            "--database",
-            db.url(),
-            "--kind",
-            "plans",
-        ])
-        .arg(&path)
-        .arg("--rejects")
-        .arg(&rejects)
-        .envs(env.iter().copied());
+        let mut cmd = import_plans(&db, &path, &rejects);
+        cmd.envs(env.iter().copied());
         if let Some(f) = flag {
             cmd.args(["--max-line-bytes", f]);
         }
         let out = cmd.output().expect("import");
-        let reasons = std::fs::read_to_string(&rejects)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).expect("json");
-                format!(
-                    "{} {}: {}",
-                    v["line"],
-                    v["field"].as_str().unwrap_or(""),
-                    v["reason"].as_str().unwrap_or("")
-                )
-            })
+        let reasons = rejected(&rejects)
+            .into_iter()
+            .map(|(line, why)| format!("{line} {why}"))
             .collect();
         (
             out.status.code(),
