@@ -4,16 +4,16 @@
 //!     cargo bench --bench queries -- DATABASE_URL [RUNS]
 //!
 //! Load the database first, e.g. `forloeb import FEED_DIR --database national.db`. Each
-//! operation runs through the same schema, extension, per-request state and audit write as an
-//! HTTP request, without the socket. Prints p50, p90, p99 and max per operation in ms.
+//! operation runs through the gateway's own GraphQL service (`service::GraphqlService`: the
+//! document's admission and limits, the schema, the per-request state, the question log and
+//! the audit write), as an HTTP request does, without the socket. Prints p50, p90, p99 and max
+//! per operation in ms.
 
-use forloeb_gateway::access::{write_audit, AuditContext};
 use forloeb_gateway::auth::{Actor, Principal};
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db};
-use forloeb_gateway::domain::{Cpr, RegionCode, Timestamp, Ydernummer};
-use forloeb_gateway::rollout::snapshot::Aggregates;
-use forloeb_gateway::{gql, schema};
+use forloeb_gateway::domain::{Cpr, RegionCode, Ydernummer};
+use forloeb_gateway::service::{Call, Caller, GraphqlService};
 use std::time::Instant;
 
 /// A named operation from schema/operations, or an inline document (starting with `{`).
@@ -35,7 +35,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// What refusing a bomb costs: text checks, parsing and the limit walk, in microseconds.
 fn limit_checks(settings: &Settings) {
-    use forloeb_gateway::http::limits;
+    use forloeb_gateway::access::limits;
     let spreads = format!(
         "{{ regions {{ {} }} }} fragment F on Region {{ code }}",
         vec!["...F"; 60].join(" ")
@@ -109,24 +109,7 @@ fn main() {
     settings.database.url = Secret::new(url);
     let db = Db::connect(&settings.database).expect("database");
     run_migrations(&mut db.get().expect("connection")).expect("migrations");
-    let keys = forloeb_gateway::access::RecordKeys::new(settings.access.record_key_secret.expose())
-        .expect("record key secret");
-    let schema = schema::build(
-        db.clone(),
-        Aggregates::new(std::time::Duration::from_secs(30), keys.clone()),
-        forloeb_gateway::plans::patient_id::PatientIds::new(
-            settings.access.patient_id_key.expose(),
-        )
-        .expect("patient id key"),
-    );
-    let env = Env {
-        schema,
-        db: db.clone(),
-        keys,
-        work: std::sync::Arc::new(forloeb_gateway::access::work::WorkAdmission::new(
-            settings.work.clone(),
-        )),
-    };
+    let env = forloeb_gateway::app::service(&settings, db.clone()).expect("service");
 
     // Sample callers from the data: a patient with plans, their clinic, its cluster and region.
     let (cpr, clinic, cluster, region) = {
@@ -230,52 +213,27 @@ fn main() {
     });
 }
 
-/// One request through the schema, extension, per-request state and audit write; ms.
-/// What a request needs besides its document: the schema and the shared services.
-struct Env {
-    schema: schema::GatewaySchema,
-    db: Db,
-    keys: forloeb_gateway::access::RecordKeys,
-    work: std::sync::Arc<forloeb_gateway::access::work::WorkAdmission>,
-}
-
-async fn run_once(env: &Env, principal: &Principal, doc: &str, vars: &serde_json::Value) -> f64 {
-    let Env {
-        schema,
-        db,
-        keys,
-        work,
-    } = env;
+/// One request through the gateway's GraphQL service; ms.
+async fn run_once(
+    env: &GraphqlService,
+    principal: &Principal,
+    doc: &str,
+    vars: &serde_json::Value,
+) -> f64 {
+    let caller = Caller {
+        principal: Some(principal.clone()),
+        request_id: "bench".to_string(),
+        client_request_id: None,
+    };
+    let call = Call {
+        query: Some(doc.to_string()),
+        variables: vars.as_object().cloned(),
+        ..Call::default()
+    };
     let started = Instant::now();
-    let viewer = gql::viewer_for(db, principal.clone(), 5)
-        .await
-        .expect("viewer");
-    let request = async_graphql::Request::new(doc.to_string())
-        .variables(async_graphql::Variables::from_json(vars.clone()));
-    let (request, state) = gql::attach(
-        request,
-        db,
-        Some(viewer),
-        keys,
-        work,
-        forloeb_gateway::access::work::Deadline::none(),
-    );
-    let response = schema.execute(request).await;
-    assert!(response.errors.is_empty(), "{doc}: {:?}", response.errors);
-    if !state.trail.is_empty() {
-        let p = principal.clone();
-        db.run(move |c| {
-            let asked = AuditContext {
-                request_id: "bench",
-                trusted_operation: Some("bench"),
-                client_request_id: None,
-                client_operation: None,
-            };
-            write_audit(c, &state.trail, &p, &asked, Timestamp::now()).map_err(|e| e.0)
-        })
-        .await
-        .expect("audit");
-    }
+    let answer = env.execute(&caller, call).await.expect("answer");
+    let errors = &answer.response.errors;
+    assert!(errors.is_empty(), "{doc}: {errors:?}");
     started.elapsed().as_secs_f64() * 1000.0
 }
 
@@ -284,7 +242,13 @@ async fn run_once(env: &Env, principal: &Principal, doc: &str, vars: &serde_json
 /// Where a viewer gets exact counts (a clinic's own clinicians) that is the baseline; the
 /// rollout's app users and the ad-hoc patients have no exact viewer, so their baseline is the
 /// same query without the person counts, an upper bound on what the cell keys cost.
-async fn disclosure_cost(env: &Env, clinic: &str, cluster: &str, region: &str, runs: usize) {
+async fn disclosure_cost(
+    env: &GraphqlService,
+    clinic: &str,
+    cluster: &str,
+    region: &str,
+    runs: usize,
+) {
     let own = Principal::new(
         "bench",
         Actor::Clinician(Ydernummer::parse(clinic).expect("y")),

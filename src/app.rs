@@ -8,6 +8,7 @@ use crate::plans::patient_id::PatientIds;
 use crate::ratelimit::RateLimiter;
 use crate::rollout::snapshot::Aggregates;
 use crate::schema::Served;
+use crate::service::GraphqlService;
 use crate::{http, schema};
 use actix_web::dev::Server;
 use std::net::{SocketAddr, TcpListener};
@@ -69,10 +70,20 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     };
     let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
-    let record_keys = RecordKeys::new(settings.access.record_key_secret.expose())?;
     if !auth.is_demo() && settings.access.record_key_secret.expose() == DEMO_RECORD_KEY_SECRET {
         return Err(StartError::DemoRecordKeySecret);
     }
+    let graphql = service(settings, db.clone())?;
+    let limiter = RateLimiter::new(&settings.rate_limit)?;
+    let server = http::serve(listener, settings, graphql, auth, limiter).map_err(bind_error)?;
+    Ok(Started { server, addr, db })
+}
+
+/// The GraphQL service on a migrated database: the schema the settings ask for (the whole
+/// graph, or one subgraph) and the shared state its resolvers read. The benchmarks build the
+/// same service.
+pub fn service(settings: &Settings, db: Db) -> Result<GraphqlService, StartError> {
+    let record_keys = RecordKeys::new(settings.access.record_key_secret.expose())?;
     let aggregates = Aggregates::new(
         std::time::Duration::from_secs(settings.rollout.refresh_secs),
         record_keys,
@@ -102,16 +113,5 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
             ))
         }
     };
-    let limiter = RateLimiter::new(&settings.rate_limit)?;
-    let server = http::serve(
-        listener,
-        settings,
-        db.clone(),
-        schema,
-        auth,
-        aggregates,
-        limiter,
-    )
-    .map_err(bind_error)?;
-    Ok(Started { server, addr, db })
+    Ok(GraphqlService::new(settings, db, schema, aggregates))
 }

@@ -1,7 +1,7 @@
-//! Errors at the HTTP boundary and the GraphQL `extensions.code` values, in one place.
+//! The error of the API boundary (a request refused before or instead of execution) and the
+//! GraphQL `extensions.code` values, in one place. How each maps to an HTTP status is the
+//! HTTP layer's (`http::status`).
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 /// Machine-readable codes clients branch on (`extensions.code`).
@@ -50,34 +50,13 @@ impl Code {
             Code::Internal => "INTERNAL",
         }
     }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Code::BadRequest
-            | Code::BadUserInput
-            | Code::OperationLimit
-            | Code::PersistedQueryNotFound => StatusCode::BAD_REQUEST,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Code::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Forbidden | Code::PersistedQueryRequired => StatusCode::FORBIDDEN,
-            Code::RateLimited | Code::DisclosureBudget => StatusCode::TOO_MANY_REQUESTS,
-            Code::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            Code::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
-/// A request that fails before GraphQL execution. Rendered as a GraphQL error body so clients
-/// parse one shape whatever went wrong.
+/// A request refused before or instead of GraphQL execution. Rendered as a GraphQL error body
+/// so clients parse one shape whatever went wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct HttpError {
+pub struct ApiError {
     pub code: Code,
     pub message: String,
     /// Seconds until a rate-limited client may try again (`Retry-After`).
@@ -86,7 +65,7 @@ pub struct HttpError {
     pub request_id: Option<String>,
 }
 
-impl HttpError {
+impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -147,28 +126,5 @@ impl HttpError {
             extensions["requestId"] = json!(id);
         }
         json!({ "message": self.message, "extensions": extensions })
-    }
-}
-
-impl ResponseError for HttpError {
-    fn status_code(&self) -> StatusCode {
-        self.code.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
-        match self.code {
-            Code::MethodNotAllowed => {
-                res.insert_header((header::ALLOW, "POST"));
-            }
-            Code::Unauthenticated => {
-                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            _ => {}
-        }
-        if let Some(secs) = self.retry_after_secs {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        res.json(json!({ "errors": [self.to_graphql()] }))
     }
 }

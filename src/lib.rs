@@ -20,5 +20,6 @@ pub mod population;
 pub mod ratelimit;
 pub mod rollout;
 pub mod schema;
+pub mod service;
 pub mod telemetry;
 pub mod trusted;

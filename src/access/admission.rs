@@ -7,10 +7,12 @@
 //! - `document`: a role outside `documents.ad_hoc_roles` runs only trusted documents;
 //! - `operation`: once the selected operation's root fields are known, an anonymous caller
 //!   may ask only `__typename` (and, with `auth.anonymous_introspection`, `__schema` and
-//!   `__type`), and introspection is open only to `documents.introspection_roles`.
+//!   `__type`), and introspection is open only to `documents.introspection_roles`;
+//! - `subgraph_roots`: a process serving one subgraph answers only that subgraph's root fields.
 
 use crate::auth::Role;
 use crate::config::DocumentSettings;
+use crate::federation::Subgraph;
 
 /// What the operation asks for at its root, as far as admission cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +58,7 @@ impl Roots {
 }
 
 /// Why a document is not admitted; each maps to one error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotAdmitted {
     #[error(
         "the {0} role may run only trusted documents: send a documentId from \
@@ -67,6 +69,16 @@ pub enum NotAdmitted {
     Unauthenticated,
     #[error("introspection (__schema, __type, _service) is not open to the {0} role")]
     IntrospectionClosed(Role),
+    #[error(
+        "{field}: this process serves the {} subgraph; {} answers it (send it to the router)",
+        served.as_str(),
+        owner.map_or("no subgraph".to_string(), |s| format!("the {} subgraph", s.as_str()))
+    )]
+    ForeignRoot {
+        field: String,
+        served: Subgraph,
+        owner: Option<Subgraph>,
+    },
 }
 
 /// How an admitted operation runs.
@@ -111,6 +123,27 @@ pub fn operation(
         Some(role) if settings.introspection_roles.contains(&role) => Ok(Admitted::AsSent),
         Some(role) if roots.introspects() => Err(NotAdmitted::IntrospectionClosed(role)),
         Some(_) => Ok(Admitted::WithoutIntrospection),
+    }
+}
+
+/// In a process serving one subgraph (`served`), the operation's root fields must be that
+/// subgraph's (or meta fields, `_entities`, `_service`); the whole graph answers every one.
+pub fn subgraph_roots(served: Option<Subgraph>, roots: &[&str]) -> Result<(), NotAdmitted> {
+    let Some(served) = served else {
+        return Ok(());
+    };
+    let foreign = roots.iter().find(|r| {
+        !r.starts_with("__")
+            && !matches!(**r, "_entities" | "_service")
+            && !served.root_fields().any(|f| f == **r)
+    });
+    match foreign {
+        None => Ok(()),
+        Some(field) => Err(NotAdmitted::ForeignRoot {
+            field: field.to_string(),
+            served,
+            owner: Subgraph::owner_of_root_field(field),
+        }),
     }
 }
 
@@ -208,5 +241,52 @@ mod tests {
                 "{role:?} {roots:?} anonymous_introspection={open}"
             );
         }
+    }
+
+    #[test]
+    fn the_subgraph_roots_table() {
+        let foreign = |field: &str, served, owner| {
+            Err(NotAdmitted::ForeignRoot {
+                field: field.to_string(),
+                served,
+                owner,
+            })
+        };
+        use Subgraph::*;
+        for (served, roots, want) in [
+            (None, vec!["me", "rollout"], Ok(())),
+            (Some(Plans), vec!["me", "patient", "apiVersion"], Ok(())),
+            (
+                Some(Plans),
+                vec!["__typename", "_entities", "_service"],
+                Ok(()),
+            ),
+            (
+                Some(Plans),
+                vec!["me", "rollout"],
+                foreign("rollout", Plans, Some(Rollout)),
+            ),
+            (
+                Some(Rollout),
+                vec!["clinics"],
+                foreign("clinics", Rollout, Some(Clusters)),
+            ),
+            (
+                Some(Clusters),
+                vec!["clinic", "nosuch"],
+                foreign("nosuch", Clusters, None),
+            ),
+            (Some(Population), vec![""], foreign("", Population, None)),
+        ] {
+            assert_eq!(subgraph_roots(served, &roots), want, "{served:?} {roots:?}");
+        }
+        let message = foreign("rollout", Plans, Some(Rollout))
+            .expect_err("foreign")
+            .to_string();
+        assert_eq!(
+            message,
+            "rollout: this process serves the plans subgraph; the rollout subgraph answers it \
+             (send it to the router)"
+        );
     }
 }

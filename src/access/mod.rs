@@ -7,6 +7,7 @@ mod audit;
 pub mod budget;
 mod disclosure;
 mod extension;
+pub mod limits;
 pub mod policy;
 mod scope;
 pub mod work;

@@ -8,6 +8,7 @@
 
 pub mod entities;
 mod sdl;
+pub mod service;
 
 pub use sdl::subgraph_sdl;
 

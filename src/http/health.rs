@@ -11,9 +11,10 @@ pub async fn live() -> HttpResponse {
 /// 503 while the database is unreachable, 200 again as soon as it is back: the pool replaces
 /// broken connections on checkout, so no restart is needed.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.is_ready().await {
-        HttpResponse::Ok()
-            .json(json!({ "status": "ready", "database": state.db.backend().to_string() }))
+    if state.graphql.db().is_ready().await {
+        HttpResponse::Ok().json(
+            json!({ "status": "ready", "database": state.graphql.db().backend().to_string() }),
+        )
     } else {
         tracing::warn!("readiness check failed: database unreachable");
         HttpResponse::ServiceUnavailable()

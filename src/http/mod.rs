@@ -3,51 +3,34 @@
 mod client;
 mod graphql;
 mod health;
-pub mod limits;
 mod request;
 mod request_span;
-mod subgraph;
+mod status;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
-use crate::db::Db;
-use crate::error::{Code, HttpError};
-use crate::federation::Subgraph;
+use crate::error::{ApiError, Code};
 use crate::ratelimit::RateLimiter;
-use crate::rollout::snapshot::Aggregates;
-use crate::schema::Served;
-use crate::trusted::Manifest;
+use crate::service::GraphqlService;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use request_span::RequestId;
 
 /// What every handler shares.
 pub struct AppState {
-    pub schema: Served,
-    /// The subgraph this process serves, or None for the whole graph.
-    pub subgraph: Option<Subgraph>,
-    pub db: Db,
+    /// Everything from the document on.
+    pub graphql: GraphqlService,
     pub body_limit: usize,
-    pub auth: Authenticator,
-    pub disclosure_threshold: u32,
-    pub anonymous_introspection: bool,
-    pub aggregates: Arc<Aggregates>,
-    pub limits: crate::config::LimitSettings,
-    pub documents: crate::config::DocumentSettings,
-    pub manifest: Manifest,
-    pub limiter: RateLimiter,
-    pub request_timeout: Duration,
-    /// The daily budget of distinct controlled cells, and the question log.
-    pub cell_budget: Arc<crate::access::CellBudget>,
-    /// Work admission: cost budgets and permits for aggregate work.
-    pub work: Arc<crate::access::work::WorkAdmission>,
     /// How long a client has to send its body.
     pub body_timeout: Duration,
+    /// The batch limit (`limits.batch`).
+    pub limits: crate::config::LimitSettings,
+    pub auth: Authenticator,
+    pub limiter: RateLimiter,
     /// Requests in flight per client address.
     pub in_flight: client::InFlight,
 }
@@ -58,33 +41,17 @@ pub struct AppState {
 pub fn serve(
     listener: TcpListener,
     settings: &Settings,
-    db: Db,
-    schema: Served,
+    graphql: GraphqlService,
     auth: Authenticator,
-    aggregates: Arc<Aggregates>,
     limiter: RateLimiter,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
-        schema,
-        subgraph: settings.server.subgraph(),
-        db,
+        graphql,
         body_limit: settings.server.body_limit_bytes,
-        auth,
-        disclosure_threshold: settings.access.disclosure_threshold,
-        anonymous_introspection: settings.auth.anonymous_introspection,
-        aggregates,
-        limits: settings.limits.clone(),
-        documents: settings.documents.clone(),
-        manifest: Manifest::builtin(),
-        limiter,
-        request_timeout: Duration::from_millis(settings.server.request_timeout_ms),
-        cell_budget: Arc::new(crate::access::CellBudget::new(
-            settings.access.cell_budget.clone(),
-        )),
-        work: Arc::new(crate::access::work::WorkAdmission::new(
-            settings.work.clone(),
-        )),
         body_timeout: Duration::from_millis(settings.server.body_timeout_ms),
+        limits: settings.limits.clone(),
+        auth,
+        limiter,
         in_flight: client::InFlight::new(settings.server.max_requests_per_address),
     });
     let graphiql = settings.server.graphiql;
@@ -126,8 +93,8 @@ async fn graphiql_page() -> HttpResponse {
         )
 }
 
-async fn not_found() -> Result<HttpResponse, HttpError> {
-    Err(HttpError::new(
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
         Code::NotFound,
         "no such endpoint; the API is at /graphql",
     ))

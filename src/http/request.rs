@@ -2,7 +2,8 @@
 //! answer in, the body (bounded while it is read), and the request's parameters, each checked
 //! and named in the error when wrong.
 
-use crate::error::{Code, HttpError};
+use crate::error::{ApiError, Code};
+use crate::service::Call;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
@@ -20,7 +21,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
-    pub fn negotiate(req: &HttpRequest) -> Result<Self, HttpError> {
+    pub fn negotiate(req: &HttpRequest) -> Result<Self, ApiError> {
         let Some(accept) = req.headers().get(header::ACCEPT) else {
             return Ok(Self::Json);
         };
@@ -45,7 +46,7 @@ impl ResponseType {
                 _ => {}
             }
         }
-        Err(HttpError::new(
+        Err(ApiError::new(
             Code::NotAcceptable,
             "Accept: the gateway answers in application/graphql-response+json or application/json",
         ))
@@ -60,17 +61,11 @@ impl ResponseType {
 }
 
 /// The parameters of one GraphQL request, checked field by field.
-pub struct GraphqlCall {
-    pub query: Option<String>,
-    /// A trusted document's id: `documentId`, or Apollo's
-    /// `extensions.persistedQuery.sha256Hash`.
-    pub document_id: Option<String>,
-    pub operation_name: Option<String>,
-    pub variables: Option<Map<String, Value>>,
-}
+pub mod call {
+    use super::*;
 
-impl GraphqlCall {
-    pub fn from_json(body: Value) -> Result<Self, HttpError> {
+    /// One member of a POST body.
+    pub fn from_json(body: Value) -> Result<Call, ApiError> {
         let Value::Object(mut fields) = body else {
             return Err(bad_request("a request must be a JSON object"));
         };
@@ -91,20 +86,21 @@ impl GraphqlCall {
             Some(Value::String(id)) => Some(id),
             Some(_) => return Err(bad_request("documentId: must be a string")),
         };
-        Self {
+        named(Call {
             query,
             document_id,
             operation_name,
             variables,
-        }
-        .named()
+            queries_only: false,
+        })
     }
 
-    pub fn from_query_string(qs: &str) -> Result<Self, HttpError> {
+    /// A GET's query string: only queries may run.
+    pub fn from_query_string(qs: &str) -> Result<Call, ApiError> {
         let params = web::Query::<HashMap<String, String>>::from_query(qs)
             .map_err(|_| bad_request("the query string is not valid URL encoding"))?
             .into_inner();
-        let json_param = |name: &str| -> Result<Option<Map<String, Value>>, HttpError> {
+        let json_param = |name: &str| -> Result<Option<Map<String, Value>>, ApiError> {
             match params.get(name).filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(raw) => {
@@ -119,29 +115,29 @@ impl GraphqlCall {
             Some(id) => Some(id),
             None => persisted_hash(json_param("extensions")?.as_ref())?,
         };
-        Self {
+        named(Call {
             query: non_empty("query"),
             document_id,
             operation_name: non_empty("operationName"),
             variables: json_param("variables")?,
-        }
-        .named()
+            queries_only: true,
+        })
     }
 
     /// A request must name its document one way or the other.
-    fn named(self) -> Result<Self, HttpError> {
-        if self.query.is_none() && self.document_id.is_none() {
+    fn named(call: Call) -> Result<Call, ApiError> {
+        if call.query.is_none() && call.document_id.is_none() {
             return Err(bad_request(
                 "query: missing; send the GraphQL document in \"query\", or a trusted \
                  document's id in \"documentId\"",
             ));
         }
-        Ok(self)
+        Ok(call)
     }
 }
 
 /// `extensions.persistedQuery.sha256Hash`, as Apollo clients send it.
-fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, HttpError> {
+fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<String>, ApiError> {
     let Some(pq) = extensions.and_then(|e| e.get("persistedQuery")) else {
         return Ok(None);
     };
@@ -153,7 +149,7 @@ fn persisted_hash(extensions: Option<&Map<String, Value>>) -> Result<Option<Stri
     }
 }
 
-fn object_or_null(v: Option<Value>, name: &str) -> Result<Option<Map<String, Value>>, HttpError> {
+fn object_or_null(v: Option<Value>, name: &str) -> Result<Option<Map<String, Value>>, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -161,13 +157,13 @@ fn object_or_null(v: Option<Value>, name: &str) -> Result<Option<Map<String, Val
     }
 }
 
-pub fn bad_request(message: impl Into<String>) -> HttpError {
-    HttpError::new(Code::BadRequest, message)
+pub fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::BadRequest, message)
 }
 
-pub fn check_content_type(req: &HttpRequest) -> Result<(), HttpError> {
+pub fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let unsupported = || {
-        HttpError::new(
+        ApiError::new(
             Code::UnsupportedMediaType,
             "Content-Type: send the request as application/json",
         )
@@ -186,7 +182,7 @@ pub fn check_content_type(req: &HttpRequest) -> Result<(), HttpError> {
         if let Some((k, v)) = p.split_once('=') {
             let v = v.trim().trim_matches('"');
             if k.trim().eq_ignore_ascii_case("charset") && !v.eq_ignore_ascii_case("utf-8") {
-                return Err(HttpError::new(
+                return Err(ApiError::new(
                     Code::UnsupportedMediaType,
                     "Content-Type: the only charset accepted is utf-8",
                 ));
@@ -201,9 +197,9 @@ pub async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<web::BytesMut, HttpError> {
+) -> Result<web::BytesMut, ApiError> {
     let too_large = || {
-        HttpError::new(
+        ApiError::new(
             Code::PayloadTooLarge,
             format!("the request body is larger than the limit of {limit} bytes"),
         )

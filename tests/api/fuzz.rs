@@ -5,9 +5,9 @@
 //! reproducible; FORLOEB_TEST_FUZZ_CASES raises the count.
 
 use async_graphql::parser::types::DocumentOperations;
+use forloeb_gateway::access::limits;
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::db::{run_migrations, Db};
-use forloeb_gateway::http::limits;
 use forloeb_gateway::rollout::snapshot::Aggregates;
 use std::time::Duration;
 

@@ -17,3 +17,4 @@ mod import;
 mod limits;
 mod operations;
 mod rollout;
+mod service;

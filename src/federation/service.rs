@@ -1,38 +1,13 @@
-//! What a subgraph process adds to `/graphql`: it answers only its own root fields (plus
-//! `_entities`), and `_service { sdl }` with its own contract rather than the whole graph's,
-//! which is what a router composes.
+//! `_service { sdl }` in a subgraph process: the subgraph's own contract rather than the whole
+//! graph's, which is what a router composes.
 
-use crate::error::{Code, HttpError};
-use crate::federation::{subgraph_sdl, Subgraph};
+use super::{subgraph_sdl, Subgraph};
+use crate::error::{ApiError, Code};
 use async_graphql::parser::types::{Selection, SelectionSet};
 use serde_json::{Map, Value};
 
-/// Refuses root fields another subgraph answers, naming that subgraph.
-pub fn check_roots(subgraph: Subgraph, roots: &[&str]) -> Result<(), HttpError> {
-    let foreign = roots.iter().find(|r| {
-        !r.starts_with("__")
-            && !matches!(**r, "_entities" | "_service")
-            && !subgraph.root_fields().any(|f| f == **r)
-    });
-    match foreign {
-        None => Ok(()),
-        Some(field) => {
-            let owner = Subgraph::owner_of_root_field(field)
-                .map_or("no".to_string(), |s| format!("the {}", s.as_str()));
-            Err(HttpError::new(
-                Code::BadRequest,
-                format!(
-                    "{field}: this process serves the {} subgraph; {owner} subgraph answers \
-                     it (send it to the router)",
-                    subgraph.as_str()
-                ),
-            ))
-        }
-    }
-}
-
 /// The answer to a document of `_service` (and `__typename`) fields, or None for any other.
-pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<Value, HttpError>> {
+pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<Value, ApiError>> {
     let fields: Vec<_> = set
         .items
         .iter()
@@ -58,7 +33,7 @@ pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<V
         let mut service = Map::new();
         for item in &f.selection_set.node.items {
             let Selection::Field(inner) = &item.node else {
-                return Some(Err(HttpError::new(
+                return Some(Err(ApiError::new(
                     Code::BadRequest,
                     "_service: select sdl (and __typename) as plain fields",
                 )));
@@ -67,7 +42,7 @@ pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<V
                 "sdl" => Value::from(subgraph_sdl(subgraph)),
                 "__typename" => Value::from("_Service"),
                 other => {
-                    return Some(Err(HttpError::new(
+                    return Some(Err(ApiError::new(
                         Code::BadRequest,
                         format!("_service: has no field {other}"),
                     )))

@@ -1,5 +1,8 @@
 //! The GraphQL schema: the union of the domain subgraphs' query roots, with field access
-//! enforced by `access::AccessControl` on every field.
+//! enforced by `access::AccessControl` on every field, and failed nullable fields answered as
+//! null in place (`nulls`).
+
+mod nulls;
 
 use crate::access::AccessControl;
 use crate::clusters::graphql::ClustersQuery;
@@ -10,6 +13,7 @@ use crate::plans::patient_id::PatientIds;
 use crate::rollout::graphql::RolloutQuery;
 use crate::rollout::snapshot::Aggregates;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Object, Schema};
+use nulls::NullsInPlace;
 use std::sync::Arc;
 
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -59,7 +63,10 @@ impl BaseQuery {
 }
 
 fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).extension(AccessControl)
+    // NullsInPlace first: it wraps access control, so a refused nullable field is null too.
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(NullsInPlace)
+        .extension(AccessControl)
 }
 
 /// Builds the schema with the shared state its resolvers read from the context.
@@ -78,6 +85,7 @@ pub fn build_subgraph(
     patient_ids: PatientIds,
 ) -> SubgraphSchema {
     Schema::build(SubgraphQuery::default(), EmptyMutation, EmptySubscription)
+        .extension(NullsInPlace)
         .extension(AccessControl)
         .enable_federation()
         .data(db)

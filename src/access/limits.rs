@@ -35,6 +35,17 @@ impl std::fmt::Display for Exceeded {
 /// Arguments that say how many items a list field returns.
 const PAGE_ARGUMENTS: [&str; 2] = ["first", "limit"];
 
+/// Checks the number of requests in one batched body (0 in the settings: no batching).
+pub fn check_batch(limits: &LimitSettings, requests: usize) -> Result<(), Exceeded> {
+    if limits.batch == 0 || requests > limits.batch {
+        return Err(Exceeded {
+            limit: "batch",
+            max: limits.batch as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Checks the text: bytes, then lexical tokens (names, numbers, strings, punctuators).
 pub fn check_text(limits: &LimitSettings, query: &str) -> Result<(), Exceeded> {
     if query.len() > limits.document_bytes {

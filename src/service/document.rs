@@ -1,0 +1,145 @@
+//! The document a call runs and what is known of it before it runs: trusted or not, and the
+//! selected operation's name, kind and root fields.
+
+use crate::access::limits;
+use crate::config::LimitSettings;
+use crate::error::{ApiError, Code};
+use crate::federation::{service, Subgraph};
+use crate::trusted::{self, Manifest};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use serde_json::Value;
+
+/// The text that runs, and the name of the trusted document it is, if it is one.
+pub struct Document {
+    pub text: String,
+    pub trusted: Option<&'static str>,
+}
+
+/// By text, by id, or both (then the id must be the text's).
+pub fn resolve(
+    manifest: &Manifest,
+    query: Option<String>,
+    document_id: Option<String>,
+) -> Result<Document, ApiError> {
+    match (query, document_id) {
+        (Some(text), None) => {
+            let trusted = manifest.by_text(&text).map(|d| d.name);
+            Ok(Document { text, trusted })
+        }
+        (Some(text), Some(id)) => {
+            if trusted::normalize_id(&id) != trusted::document_id(&text) {
+                return Err(ApiError::new(
+                    Code::BadRequest,
+                    "documentId: is not the SHA-256 of the query sent with it",
+                ));
+            }
+            let trusted = manifest.get(&id).map(|d| d.name);
+            Ok(Document { text, trusted })
+        }
+        (None, Some(id)) => match manifest.get(&id) {
+            Some(doc) => Ok(Document {
+                text: doc.text.to_string(),
+                trusted: Some(doc.name),
+            }),
+            None => Err(ApiError::new(
+                Code::PersistedQueryNotFound,
+                "documentId: no trusted document has this id; `forloeb schema --manifest` \
+                 lists them",
+            )),
+        },
+        (None, None) => Err(ApiError::new(
+            Code::BadRequest,
+            "query: missing; send the GraphQL document in \"query\", or a trusted document's \
+             id in \"documentId\"",
+        )),
+    }
+}
+
+/// What the parse tells about the operation that will run.
+#[derive(Default)]
+pub struct Operation {
+    /// False when the document did not parse: execution then answers the syntax error.
+    pub parsed: bool,
+    /// The selected operation's name, when it has one.
+    pub name: Option<String>,
+    /// Its root fields (through fragments); a mutation's are one empty name. Empty when no
+    /// operation is selected (validation then says why).
+    pub roots: Vec<String>,
+    /// In a subgraph process, the answer to an operation of `_service` alone.
+    pub service: Option<Result<Value, ApiError>>,
+}
+
+/// Parses the request's document once (async-graphql keeps the parse for execution), finds
+/// the operation that runs, checks its kind (`queries_only`) and, for a document that is not
+/// trusted, the operation limits.
+pub fn inspect(
+    request: &mut async_graphql::Request,
+    queries_only: bool,
+    limits: Option<&LimitSettings>,
+    subgraph: Option<Subgraph>,
+) -> Result<Operation, ApiError> {
+    let wanted = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let Ok(doc) = request.parsed_query() else {
+        return Ok(Operation::default());
+    };
+    let mut operation = Operation {
+        parsed: true,
+        ..Operation::default()
+    };
+    let selected = match &doc.operations {
+        DocumentOperations::Single(op) => Some((None, op)),
+        DocumentOperations::Multiple(ops) => match &wanted {
+            Some(name) => ops.get(name.as_str()).map(|op| (Some(name.clone()), op)),
+            // One named operation and no operationName: that one runs.
+            None if ops.len() == 1 => ops.iter().next().map(|(n, op)| (Some(n.to_string()), op)),
+            None => None,
+        },
+    };
+    let Some((name, op)) = selected else {
+        return Ok(operation);
+    };
+    if queries_only && op.node.ty != OperationType::Query {
+        return Err(ApiError::new(
+            Code::MethodNotAllowed,
+            "only queries may be sent over GET; send mutations with POST",
+        ));
+    }
+    if let Some(limits) = limits {
+        limits::check_operation(limits, doc, &op.node, &variables)
+            .map_err(|e| ApiError::new(Code::OperationLimit, e.to_string()))?;
+    }
+    if op.node.ty == OperationType::Query {
+        root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
+    } else {
+        operation.roots.push(String::new());
+    }
+    if let Some(subgraph) = subgraph {
+        operation.service = service::service_answer(subgraph, &op.node.selection_set.node);
+    }
+    operation.name = name;
+    Ok(operation)
+}
+
+/// The root fields an operation selects, through fragments and inline fragments at the root.
+/// `depth` stops fragment cycles, which validation refuses only later.
+fn root_fields(doc: &ExecutableDocument, set: &SelectionSet, depth: usize, out: &mut Vec<String>) {
+    if depth > 16 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => out.push(f.node.name.node.to_string()),
+            Selection::InlineFragment(i) => {
+                root_fields(doc, &i.node.selection_set.node, depth + 1, out)
+            }
+            Selection::FragmentSpread(s) => {
+                if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                    root_fields(doc, &f.node.selection_set.node, depth + 1, out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Execution: within the request's deadline, on the viewer's database lane, and nothing leaves
+//! before its record is written — the question log when the answer holds controlled counts
+//! (`access::budget`), the audit when it holds person-level data (`access::audit`).
+
+use super::document::Document;
+use super::{Answer, Caller, GraphqlService};
+use crate::access::work::Deadline;
+use crate::access::{write_audit, AuditContext, Charge, Question};
+use crate::auth::Principal;
+use crate::domain::Timestamp;
+use crate::error::{ApiError, Code};
+use crate::gql;
+
+/// Runs the admitted request; stopped with TIMEOUT at `server.request_timeout_ms`.
+pub async fn execute(
+    service: &GraphqlService,
+    caller: &Caller,
+    request: async_graphql::Request,
+    operation_name: Option<String>,
+    document: Document,
+) -> Result<Answer, ApiError> {
+    let deadline = service.request_timeout;
+    let run = run_and_record(service, caller, request, operation_name, document);
+    match actix_web::rt::time::timeout(deadline, run).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = deadline.as_millis() as u64,
+                "request stopped at server.request_timeout_ms"
+            );
+            Err(ApiError::new(
+                Code::Timeout,
+                format!(
+                    "the request took longer than {} ms and was stopped; ask for less, or try \
+                     again later",
+                    deadline.as_millis()
+                ),
+            )
+            .with_request_id(&caller.request_id))
+        }
+    }
+}
+
+async fn run_and_record(
+    service: &GraphqlService,
+    caller: &Caller,
+    request: async_graphql::Request,
+    operation_name: Option<String>,
+    document: Document,
+) -> Result<Answer, ApiError> {
+    let internal = |message: &str| {
+        ApiError::new(Code::Internal, message.to_string()).with_request_id(&caller.request_id)
+    };
+    let viewer = match &caller.principal {
+        Some(p) => Some(
+            gql::viewer_for(&service.db, p.clone(), service.disclosure_threshold)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot look up the clinician's clinic");
+                    internal("internal error")
+                })?,
+        ),
+        None => None,
+    };
+    let cells = viewer.as_ref().map(|v| v.cells.clone());
+    // A patient's own read is recorded on the patients' connections.
+    let audit_db = gql::lane(&service.db, viewer.as_ref());
+    // What the question log keeps: the document as sent, or the trusted document's name.
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let (request, request_state) = gql::attach(
+        request,
+        &service.db,
+        viewer,
+        service.aggregates.record_keys(),
+        &service.work,
+        Deadline::after(service.request_timeout),
+    );
+    let mut response = service.schema.execute(request).await;
+    // Turned away for capacity: the whole request is 503, to be tried again shortly.
+    if request_state.work.overloaded() {
+        return Err(ApiError::overloaded());
+    }
+    // Controlled counts leave only within the user's daily budget, and the question is
+    // logged before the answer leaves (access::budget).
+    if let (Some(principal), Some(cells)) = (&caller.principal, cells) {
+        let cells = cells.cell_ids();
+        let now = Timestamp::now();
+        let trusted = document.trusted.is_some();
+        if service
+            .cell_budget
+            .needs_write(principal, trusted, &cells, now)
+        {
+            let budget = service.cell_budget.clone();
+            let principal = principal.clone();
+            let request_id = caller.request_id.clone();
+            let operation = document
+                .trusted
+                .map(str::to_string)
+                .or(operation_name.clone());
+            let asked = match document.trusted {
+                Some(name) => name.to_string(),
+                None => document.text,
+            };
+            let charge = service
+                .db
+                .run(move |c| {
+                    let question = Question {
+                        request_id: &request_id,
+                        operation: operation.as_deref(),
+                        trusted,
+                        document: &asked,
+                        variables: &variables,
+                    };
+                    budget.charge(c, &principal, &question, &cells, now)
+                })
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "question log write failed; the answer is withheld");
+                    internal(
+                        "internal error: the answer was withheld because its question could \
+                         not be logged",
+                    )
+                })?;
+            if let Charge::Exceeded { budget } = charge {
+                return Err(ApiError::disclosure_budget(budget, now));
+            }
+        }
+    }
+    // Internal errors say which request they were, so a report can be matched to the log.
+    for e in &mut response.errors {
+        let code = e.extensions.as_ref().and_then(|x| x.get("code")).cloned();
+        if code == Some(async_graphql::Value::from(Code::Internal.as_str())) {
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", caller.request_id.as_str());
+        }
+    }
+    // The audit goes first: person-level data leaves only once its reads are on record.
+    if let Some(principal) = caller
+        .principal
+        .as_ref()
+        .filter(|_| !request_state.trail.is_empty())
+    {
+        let views = request_state.trail.viewed_by();
+        let now = Timestamp::now();
+        let principal: Principal = principal.clone();
+        let request_id = caller.request_id.clone();
+        let client_request_id = caller.client_request_id.clone();
+        let trusted = document.trusted;
+        audit_db
+            .run(move |c| {
+                let asked = AuditContext {
+                    request_id: &request_id,
+                    trusted_operation: trusted,
+                    client_request_id: client_request_id.as_deref(),
+                    client_operation: operation_name.as_deref(),
+                };
+                write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "audit write failed; the answer is withheld");
+                internal(
+                    "internal error: the answer was withheld because its audit record could \
+                     not be written",
+                )
+            })?;
+        for cpr in views {
+            service.aggregates.record_view(&cpr, now.local_date());
+        }
+    }
+    Ok(Answer::new(response))
+}

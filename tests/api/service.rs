@@ -1,0 +1,143 @@
+//! The GraphQL service without HTTP (`service::GraphqlService`), as the benchmarks call it:
+//! the same stages and the same answers as over HTTP, the refusals as typed errors.
+
+use crate::helpers::{self, patient, spawn_app, TestApp};
+use forloeb_gateway::auth::{Actor, Principal};
+use forloeb_gateway::db::Db;
+use forloeb_gateway::domain::Cpr;
+use forloeb_gateway::error::Code;
+use forloeb_gateway::service::{Call, Caller, GraphqlService};
+use serde_json::{json, Value};
+
+/// Listed at 586964 in the fixture feed.
+const OWN_PATIENT: &str = "2709400129";
+
+fn loaded() -> (TestApp, GraphqlService) {
+    let app = spawn_app();
+    app.import(&helpers::fixture("feed"));
+    let mut settings = helpers::test_settings(app.db.url());
+    // The shipped documents rule: patients run only trusted documents.
+    helpers::shipped_defaults(&mut settings);
+    let db = Db::connect(&settings.database).expect("database");
+    let service = forloeb_gateway::app::service(&settings, db).expect("service");
+    (app, service)
+}
+
+fn caller(actor: Option<Actor>) -> Caller {
+    Caller {
+        principal: actor.map(|a| Principal::new("service-test", a)),
+        request_id: "service-test".to_string(),
+        client_request_id: None,
+    }
+}
+
+fn own_patient() -> Option<Actor> {
+    Some(Actor::Patient(Cpr::parse(OWN_PATIENT).expect("cpr")))
+}
+
+fn text(query: &str) -> Call {
+    Call {
+        query: Some(query.to_string()),
+        ..Call::default()
+    }
+}
+
+fn run(service: &GraphqlService, caller: &Caller, call: Call) -> Result<Value, Code> {
+    actix_web::rt::System::new().block_on(async {
+        match service.execute(caller, call).await {
+            Ok(answer) => {
+                let body = answer.to_json().expect("json");
+                Ok(serde_json::from_slice(&body).expect("json"))
+            }
+            Err(e) => Err(e.code),
+        }
+    })
+}
+
+#[test]
+fn the_service_answers_as_http_does() {
+    let (app, service) = loaded();
+    let my_plans = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/operations/MyPlans.graphql"
+    ))
+    .expect("MyPlans");
+    let direct = run(&service, &caller(own_patient()), text(&my_plans)).expect("answer");
+    let over_http = app
+        .graphql_as(&patient(OWN_PATIENT), &my_plans, json!({}))
+        .json();
+    assert!(direct["errors"].is_null(), "{direct}");
+    assert_eq!(direct["data"]["me"]["birthDate"], "1940-09-27", "{direct}");
+    assert_eq!(direct, over_http);
+}
+
+#[test]
+fn refusals_come_out_as_typed_errors_before_anything_runs() {
+    let (_app, service) = loaded();
+    let me = caller(own_patient());
+    // A patient runs only trusted documents.
+    assert_eq!(
+        run(&service, &me, text("{ me { cpr } }")),
+        Err(Code::PersistedQueryRequired)
+    );
+    // An unknown trusted id, and an id that is not the text's.
+    let unknown = Call {
+        document_id: Some("sha256:".to_string() + &"0".repeat(64)),
+        ..Call::default()
+    };
+    assert_eq!(
+        run(&service, &me, unknown),
+        Err(Code::PersistedQueryNotFound)
+    );
+    let mismatched = Call {
+        query: Some("{ apiVersion }".to_string()),
+        document_id: Some("0".repeat(64)),
+        ..Call::default()
+    };
+    assert_eq!(run(&service, &me, mismatched), Err(Code::BadRequest));
+    // Nobody: only __typename.
+    assert_eq!(
+        run(&service, &caller(None), text("{ regions { code } }")),
+        Err(Code::Unauthenticated)
+    );
+    assert_eq!(
+        run(&service, &caller(None), text("{ __typename }")),
+        Ok(json!({ "data": { "__typename": "Query" } }))
+    );
+    // Queries only (a GET): a mutation is refused before validation.
+    let ministry = caller(Some(Actor::Ministry));
+    let mutation = Call {
+        queries_only: true,
+        ..text("mutation { nothing }")
+    };
+    assert_eq!(
+        run(&service, &ministry, mutation),
+        Err(Code::MethodNotAllowed)
+    );
+    // Past the operation limits.
+    let deep = format!("{{ {}apiVersion{} }}", "a { ".repeat(40), " }".repeat(40));
+    assert_eq!(
+        run(&service, &ministry, text(&deep)),
+        Err(Code::OperationLimit)
+    );
+}
+
+#[test]
+fn a_request_error_has_no_data_and_a_field_error_is_null_in_place() {
+    let (_app, service) = loaded();
+    let ministry = caller(Some(Actor::Ministry));
+    let syntax = run(&service, &ministry, text("{ regions { code ")).expect("answer");
+    assert!(syntax.get("data").is_none(), "{syntax}");
+    assert!(syntax["errors"][0]["message"].is_string(), "{syntax}");
+    // The ministry may not read a patient: null where the field stands, beside the rest.
+    let mixed = run(
+        &service,
+        &ministry,
+        text("{ apiVersion patient(cpr: \"2709400129\") { cpr } }"),
+    )
+    .expect("answer");
+    assert_eq!(mixed["data"]["patient"], Value::Null, "{mixed}");
+    assert!(mixed["data"].get("patient").is_some(), "{mixed}");
+    assert_eq!(mixed["errors"][0]["path"], json!(["patient"]), "{mixed}");
+    assert_eq!(mixed["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
