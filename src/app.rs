@@ -89,7 +89,7 @@ pub fn service(settings: &Settings, db: Db) -> Result<GraphqlService, StartError
         record_keys,
     );
     let patient_ids = PatientIds::new(settings.access.patient_id_key.expose())?;
-    let schema = match settings.server.subgraph() {
+    let schema = match settings.server.subgraph {
         None => Served::Gateway(schema::build(db.clone(), aggregates.clone(), patient_ids)),
         Some(subgraph) => {
             let fixed: Vec<&str> = crate::auth::Role::ALL

@@ -270,17 +270,30 @@ pub struct ServerSettings {
     pub body_timeout_ms: u64,
     /// Requests one client address may have in flight at once (429 past it).
     pub max_requests_per_address: u64,
-    /// "" serves the whole graph; plans, population, clusters or rollout serves that
+    /// "" serves the whole graph (None); plans, population, clusters or rollout serves that
     /// federation subgraph (behind a router).
-    pub subgraph: String,
+    #[serde(deserialize_with = "subgraph")]
+    pub subgraph: Option<crate::federation::Subgraph>,
 }
 
-impl ServerSettings {
-    pub fn subgraph(&self) -> Option<crate::federation::Subgraph> {
-        crate::federation::Subgraph::ALL
-            .into_iter()
-            .find(|s| s.as_str() == self.subgraph)
+/// `server.subgraph`, parsed once when the settings load.
+fn subgraph<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::federation::Subgraph>, D::Error> {
+    let name = String::deserialize(d)?;
+    if name.is_empty() {
+        return Ok(None);
     }
+    crate::federation::Subgraph::ALL
+        .into_iter()
+        .find(|s| s.as_str() == name)
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "server.subgraph: \"{name}\" is none of plans, population, clusters, rollout \
+                 (or \"\" for the whole graph)"
+            ))
+        })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -430,13 +443,6 @@ impl Settings {
                 &format!("work.concurrent.{role}"),
                 self.work.concurrent.of(role),
             )?;
-        }
-        if !self.server.subgraph.is_empty() && self.server.subgraph().is_none() {
-            return Err(ConfigError::Invalid(format!(
-                "server.subgraph: \"{}\" is none of plans, population, clusters, rollout \
-                 (or \"\" for the whole graph)",
-                self.server.subgraph
-            )));
         }
         let rl = &self.rate_limit;
         for (name, b) in [
@@ -589,6 +595,26 @@ mod tests {
         assert_eq!(s.database.url.expose(), "postgres://u:pw@h/db");
         assert_eq!(s.server.body_limit_bytes, 1000);
         assert!(!s.server.graphiql);
+    }
+
+    #[test]
+    fn the_subgraph_is_parsed_when_the_settings_load() {
+        let whole = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(whole.server.subgraph, None);
+        let plans =
+            Settings::load_from(None, env(&[("FORLOEB_SERVER_SUBGRAPH", "plans")])).expect("plans");
+        assert_eq!(
+            plans.server.subgraph,
+            Some(crate::federation::Subgraph::Plans)
+        );
+        let err = Settings::load_from(None, env(&[("FORLOEB_SERVER_SUBGRAPH", "plan")]))
+            .expect_err("no such subgraph");
+        assert!(
+            err.to_string().contains(
+                "server.subgraph: \"plan\" is none of plans, population, clusters, rollout"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.server.bind = bind;
             }
             if let Some(subgraph) = args.subgraph {
-                settings.server.subgraph = subgraph.as_str().to_string();
+                settings.server.subgraph = Some(subgraph);
             }
             serve(&settings).map(|()| ExitCode::SUCCESS)
         }
@@ -407,7 +407,7 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        let what = match settings.server.subgraph() {
+        let what = match settings.server.subgraph {
             Some(s) => format!(" (the {} subgraph)", s.as_str()),
             None => String::new(),
         };

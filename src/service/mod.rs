@@ -108,7 +108,7 @@ impl GraphqlService {
     pub fn new(settings: &Settings, db: Db, schema: Served, aggregates: Arc<Aggregates>) -> Self {
         Self {
             schema,
-            subgraph: settings.server.subgraph(),
+            subgraph: settings.server.subgraph,
             db,
             manifest: Manifest::builtin(),
             limits: settings.limits.clone(),

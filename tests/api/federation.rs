@@ -12,7 +12,7 @@ const ENTITIES: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
     ... on Clinic { ydernummer patients(first: 3) { edges { node { cpr } } } population { diagnosed { value suppressed } } } } }";
 
 fn subgraph(name: Subgraph) -> TestApp {
-    let app = spawn_app_with(|s| s.server.subgraph = name.as_str().to_string());
+    let app = spawn_app_with(|s| s.server.subgraph = Some(name));
     app.import(&fixture("feed"));
     app
 }

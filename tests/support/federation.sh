@@ -1,5 +1,5 @@
 # Sourced: the whole graph in one process beside the same graph as four subgraph processes
-# behind Apollo Gateway, all on one database (tests/federation/run.sh, bench/federation.sh).
+# behind Apollo Gateway, all on one database (tests/federation/run.sh, benches/federation.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
 
 # start_federation BINARY DIR [ENV=VALUE…]: sets GATEWAY_URL, ROUTER_URL, PLANS_URL,

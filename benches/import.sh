@@ -3,15 +3,15 @@
 # fresh database, over several runs, with the median. Targets (issue 3, national feedgen set of
 # about 1.6 M lines): SQLite ≤ 30 s, PostgreSQL ≤ 60 s, peak memory ≤ 300 MB.
 #
-#   bench/import.sh FEED_DIR [RUNS]
-#   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres bench/import.sh FEED_DIR
+#   benches/import.sh FEED_DIR [RUNS]
+#   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres benches/import.sh FEED_DIR
 #
 # A national feed set: python3 feedgen.py --out FEED_DIR --bad-lines --edge-cases (the feed
 # generator that comes with the project's specification). With the PostgreSQL URL set, each
 # run also imports into a fresh database created (and dropped) through that URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-feed=${1:?usage: bench/import.sh FEED_DIR [RUNS]}
+feed=${1:?usage: benches/import.sh FEED_DIR [RUNS]}
 runs=${2:-3}
 [ -d "$feed" ] || { echo "no such folder: $feed" >&2; exit 1; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package 'time')" >&2; exit 1; }

@@ -3,8 +3,8 @@
 # Apollo Gateway over the four subgraph processes and to the one-process gateway, in
 # alternating phases. Needs node and npm.
 #
-#   bench/federation.sh [SECONDS] [RUNS]
-#   GATEWAY_DB=nat.db PATIENT_CPR=… bench/federation.sh     # an existing (national) database
+#   benches/federation.sh [SECONDS] [RUNS]
+#   GATEWAY_DB=nat.db PATIENT_CPR=… benches/federation.sh     # an existing (national) database
 #
 # Without GATEWAY_DB the test feed is served. Build first: cargo build --release.
 set -euo pipefail
