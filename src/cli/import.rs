@@ -1,0 +1,88 @@
+//! `forloeb import`: supplier feeds (NDJSON) into the database, a folder or one file.
+
+use super::bulk::{self, Loaded};
+use super::DbArgs;
+use anyhow::Context;
+use clap::Args;
+use forloeb_gateway::config::{ImportSettings, Settings};
+use forloeb_gateway::ingest::{self, FeedKind, ImportOptions, Importer};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status when some lines were rejected but the rest loaded.
+const EXIT_REJECTED: u8 = 2;
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// A feed folder, or with --kind a single file ('-' for standard input).
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+    /// Load PATH as a single file of this kind.
+    #[arg(long, value_enum)]
+    kind: Option<FeedKind>,
+    /// Write each rejected line with its file, line number, field and reason to FILE (NDJSON).
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// Lines per transaction.
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    batch_size: usize,
+    /// Lines longer than this many bytes are rejected (`line: longer than N bytes`) without
+    /// being read whole into memory [default: import.max_line_bytes, 1 MiB]. The lengths of
+    /// text fields are set in [import] of the configuration.
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<usize>,
+    /// No progress line, even on a terminal.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    args.db.apply(settings);
+    let options = ImportOptions {
+        batch_size: args.batch_size.max(1),
+        progress: !args.quiet,
+        limits: ImportSettings {
+            max_line_bytes: args
+                .max_line_bytes
+                .unwrap_or(settings.import.max_line_bytes)
+                .max(1),
+            ..settings.import
+        },
+    };
+    let Loaded { rejected, .. } = bulk::load(settings, |conn| {
+        let stderr = std::io::stderr();
+        let mut importer = Importer::new(conn, options).report_to(stderr.lock());
+        if let Some(path) = &args.rejects {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            importer = importer.rejects_to(std::io::BufWriter::new(file));
+        }
+        match args.kind {
+            Some(kind) => Ok(vec![importer.import_file(kind, &args.path)?]),
+            None => {
+                if !args.path.is_dir() {
+                    anyhow::bail!(
+                        "{} is not a folder; give a feed folder, or a file with --kind",
+                        args.path.display()
+                    );
+                }
+                let found = importer.import_dir(&args.path)?;
+                if found.is_empty() {
+                    anyhow::bail!(
+                        "no feed files in {} (expected any of: {})",
+                        args.path.display(),
+                        ingest::expected_files()
+                    );
+                }
+                Ok(found)
+            }
+        }
+    })?;
+    Ok(if rejected > 0 {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
