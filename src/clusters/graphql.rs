@@ -4,8 +4,9 @@
 use super::{ClinicInfo, ClusterInfo};
 use crate::access::{self, Viewer};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Ydernummer};
+use crate::gql::PlanType;
 use crate::gql::{self, bad_input, db_error, Date};
-use crate::plans::graphql::{Patient, PlanType};
+use crate::plans::graphql::Patient;
 use crate::plans::repo::{self as plans_repo, ClinicList};
 use crate::population::graphql::{
     coverage, populations, CountedDataLoader, Coverage, Population, PopulationOf,
@@ -153,18 +154,18 @@ impl Clinic {
         self.0.closed_on.map(Date)
     }
     /// Whether the clinic is open on the date (default today).
-    async fn is_open(&self, as_of: Option<String>) -> gql::Result<bool> {
-        Ok(self.0.is_open(gql::as_of_or_today(as_of)?))
+    async fn is_open(&self, as_of: Option<Date>) -> gql::Result<bool> {
+        Ok(self.0.is_open(gql::as_of_or_today(as_of)))
     }
     /// Plan activity in the 12 months to the date (default today). Clinicians: own clinic and
     /// its cluster; regions: own region; ministry: all.
     async fn activity(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<String>,
+        as_of: Option<Date>,
     ) -> gql::Result<Option<ClinicActivity>> {
         self.reachable(gql::viewer(ctx)?)?;
-        let d = gql::as_of_or_today(as_of)?;
+        let d = gql::as_of_or_today(as_of);
         let w = gql::clinic_windows(ctx, d)
             .await?
             .get(&self.0.ydernummer)
@@ -186,11 +187,11 @@ impl Clinic {
     async fn population(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<String>,
+        as_of: Option<Date>,
     ) -> gql::Result<Option<Vec<Population>>> {
         let viewer = gql::viewer(ctx)?;
         self.reachable(viewer)?;
-        let d = gql::as_of_or_today(as_of)?;
+        let d = gql::as_of_or_today(as_of);
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
         let rows = population_of(ctx, PopulationOf::Clinic(self.0.ydernummer.clone())).await?;
         let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
@@ -293,13 +294,13 @@ impl Cluster {
     async fn view(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<String>,
+        as_of: Option<Date>,
     ) -> gql::Result<Option<ClusterView>> {
         let viewer = gql::viewer(ctx)?;
         if !viewer.reaches_cluster(&self.0.id, &self.0.region) {
             return Err(access::forbidden());
         }
-        let d = gql::as_of_or_today(as_of)?;
+        let d = gql::as_of_or_today(as_of);
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
         // The listed patients of the cluster's clinics are read: about this many per clinic.
@@ -399,8 +400,8 @@ impl Region {
             .collect())
     }
     /// The region's rollout as of the date (own region's users and the ministry).
-    async fn rollout(&self, ctx: &Context<'_>, as_of: String) -> gql::Result<Option<Rollout>> {
-        Rollout::new(ctx, &as_of, Some(self.0)).map(Some)
+    async fn rollout(&self, ctx: &Context<'_>, as_of: Date) -> gql::Result<Option<Rollout>> {
+        Rollout::new(ctx, as_of, Some(self.0)).map(Some)
     }
 }
 

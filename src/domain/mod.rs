@@ -2,11 +2,13 @@
 //! is known to follow DOMAIN.md. No diesel, actix or async-graphql in here.
 
 mod codes;
+mod content;
 mod cpr;
 mod json;
 mod time;
 
 pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydernummer};
+pub use content::{from_stored, to_stored, Diagnosis, Goal, Measurement};
 pub use cpr::{Cpr, Sex};
 pub use json::parse_unique;
 pub use time::{parse_date, IsoWeek, Timestamp};

@@ -29,7 +29,11 @@ pub async fn metrics() -> HttpResponse {
         .body(format!(
             "# HELP forloeb_db_statements_total SQL statements executed by this process.\n\
              # TYPE forloeb_db_statements_total counter\n\
-             forloeb_db_statements_total {}\n",
-            crate::db::statements_executed()
+             forloeb_db_statements_total {}\n\
+             # HELP forloeb_stored_values_unparsable_total Stored values read back that did not parse (each also logged as an internal error).\n\
+             # TYPE forloeb_stored_values_unparsable_total counter\n\
+             forloeb_stored_values_unparsable_total {}\n",
+            crate::db::statements_executed(),
+            crate::gql::unparsable_stored_values()
         ))
 }

@@ -4,8 +4,8 @@
 
 use crate::config::ImportSettings;
 use crate::domain::{
-    parse_date, Cpr, Invalid, MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Timestamp,
-    Ydernummer,
+    parse_date, to_stored, Cpr, Diagnosis, Goal, Invalid, Measurement, MeasurementCode, PlanStatus,
+    PlanType, RegionCode, Source, Timestamp, Ydernummer,
 };
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -188,20 +188,14 @@ pub fn clinic(line: &str, limits: &ImportSettings) -> Parsed<ClinicRecord> {
 pub struct PatientRecord {
     pub cpr: Cpr,
     pub ydernummer: String,
-    pub diagnoses: Vec<(PlanType, NaiveDate)>,
+    pub diagnoses: Vec<Diagnosis>,
     pub listed: bool,
 }
 
 impl PatientRecord {
-    /// The diagnoses as stored and shown: `[{"type": "KOL", "since": "2014-05-02"}, …]`.
+    /// The diagnoses as stored and shown: `[{"since": "2014-05-02", "type": "KOL"}, …]`.
     pub fn diagnoses_json(&self) -> String {
-        Value::Array(
-            self.diagnoses
-                .iter()
-                .map(|(t, since)| serde_json::json!({ "type": t.as_str(), "since": since.to_string() }))
-                .collect(),
-        )
-        .to_string()
+        to_stored(&self.diagnoses)
     }
 }
 
@@ -214,7 +208,10 @@ pub fn patient(line: &str, limits: &ImportSettings) -> Parsed<PatientRecord> {
     let mut diagnoses = Vec::new();
     for (i, d) in f.list("diagnoses")?.iter().enumerate() {
         let d = Fields::new(d, format!("diagnoses[{i}]."), limits)?;
-        diagnoses.push((d.parsed("type", PlanType::parse)?, d.date("since")?));
+        diagnoses.push(Diagnosis {
+            plan_type: d.parsed("type", PlanType::parse)?,
+            since: d.date("since")?,
+        });
     }
     let listed = match f.0.get("listed") {
         None => true,
@@ -226,20 +223,6 @@ pub fn patient(line: &str, limits: &ImportSettings) -> Parsed<PatientRecord> {
         diagnoses,
         listed,
     })
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Goal {
-    pub text: String,
-    pub set_on: NaiveDate,
-    pub achieved: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Measurement {
-    pub code: MeasurementCode,
-    pub value: f64,
-    pub measured_on: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -292,26 +275,14 @@ impl PlanRecord {
 }
 
 impl PlanRecord {
-    /// `[{"text": …, "set_on": "YYYY-MM-DD", "achieved": bool}, …]` in the order given.
+    /// `[{"achieved": bool, "set_on": "YYYY-MM-DD", "text": …}, …]` in the order given.
     pub fn goals_json(&self) -> String {
-        Value::Array(
-            self.goals
-                .iter()
-                .map(|g| serde_json::json!({ "text": g.text, "set_on": g.set_on.to_string(), "achieved": g.achieved }))
-                .collect(),
-        )
-        .to_string()
+        to_stored(&self.goals)
     }
 
-    /// `[{"code": …, "value": number, "measured_on": "YYYY-MM-DD"}, …]` in the order given.
+    /// `[{"code": …, "measured_on": "YYYY-MM-DD", "value": number}, …]` in the order given.
     pub fn measurements_json(&self) -> String {
-        Value::Array(
-            self.measurements
-                .iter()
-                .map(|m| serde_json::json!({ "code": m.code.as_str(), "value": m.value, "measured_on": m.measured_on.to_string() }))
-                .collect(),
-        )
-        .to_string()
+        to_stored(&self.measurements)
     }
 }
 

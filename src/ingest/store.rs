@@ -316,7 +316,7 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
             if !clinics.contains(&r.ydernummer) {
                 return Err(unknown_clinic());
             }
-            let has = |t| r.diagnoses.iter().any(|(d, _)| *d == t);
+            let has = |t| r.diagnoses.iter().any(|d| d.plan_type == t);
             let listing = Listing {
                 ydernummer: r.ydernummer.clone(),
                 listed: r.listed,

@@ -6,72 +6,14 @@ use super::repo::{self, Listing, PlanVersionRow};
 use crate::access::{self, AccessLogEntry, Scope, Viewer};
 use crate::auth::Actor;
 use crate::clusters::graphql::Clinic;
-use crate::domain::{
-    Cpr, MeasurementCode, PlanType as DomainPlanType, Sex as DomainSex, Timestamp,
+use crate::domain::{self, Cpr, Timestamp};
+use crate::gql::{
+    self, bad_input, db_error, stored, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
 };
-use crate::gql::{self, bad_input, db_error, Date};
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Plan type (forløbstype).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum PlanType {
-    /// KOL: chronic obstructive pulmonary disease (COPD).
-    #[graphql(name = "KOL")]
-    Kol,
-    /// Type 2-diabetes.
-    #[graphql(name = "DM2")]
-    Dm2,
-    /// Iskæmisk hjertesygdom: ischaemic heart disease (the hjerteforløbsplan).
-    #[graphql(name = "IHD")]
-    Ihd,
-}
-
-impl From<PlanType> for DomainPlanType {
-    fn from(t: PlanType) -> Self {
-        match t {
-            PlanType::Kol => DomainPlanType::Kol,
-            PlanType::Dm2 => DomainPlanType::Dm2,
-            PlanType::Ihd => DomainPlanType::Ihd,
-        }
-    }
-}
-
-impl From<DomainPlanType> for PlanType {
-    fn from(t: DomainPlanType) -> Self {
-        match t {
-            DomainPlanType::Kol => PlanType::Kol,
-            DomainPlanType::Dm2 => PlanType::Dm2,
-            DomainPlanType::Ihd => PlanType::Ihd,
-        }
-    }
-}
-
-impl PlanType {
-    pub fn parse(raw: &str) -> Option<Self> {
-        DomainPlanType::parse(raw).ok().map(Into::into)
-    }
-}
-
-/// Sex (køn), derived from the CPR number's last digit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum Sex {
-    /// Kvinde.
-    Female,
-    /// Mand.
-    Male,
-}
-
-impl From<DomainSex> for Sex {
-    fn from(s: DomainSex) -> Self {
-        match s {
-            DomainSex::Female => Sex::Female,
-            DomainSex::Male => Sex::Male,
-        }
-    }
-}
 
 /// Loads plan versions of many persons in one query, within the request's scope.
 pub struct PlansLoader {
@@ -221,15 +163,15 @@ impl Patient {
         let Some(l) = &self.listing else {
             return Ok(Vec::new());
         };
-        let raw: Vec<serde_json::Value> =
-            serde_json::from_str(&l.diagnoses).map_err(gql::internal)?;
-        Ok(raw
-            .iter()
-            .filter_map(|d| {
-                Some(Diagnosis {
-                    r#type: PlanType::parse(d["type"].as_str()?)?,
-                    since: Date(crate::domain::parse_date(d["since"].as_str()?).ok()?),
-                })
+        let stored = stored(
+            "diagnoses",
+            domain::from_stored::<domain::Diagnosis>(&l.diagnoses),
+        )?;
+        Ok(stored
+            .into_iter()
+            .map(|d| Diagnosis {
+                r#type: d.plan_type.into(),
+                since: Date(d.since),
             })
             .collect())
     }
@@ -241,7 +183,7 @@ impl Patient {
     ) -> gql::Result<Vec<CarePlan>> {
         let mut plans = self.load_plans(ctx).await?;
         if let Some(t) = r#type {
-            let t = DomainPlanType::from(t).as_str();
+            let t = domain::PlanType::from(t).as_str();
             plans.retain(|p| p.latest().plan_type == t);
         }
         Ok(plans)
@@ -315,17 +257,21 @@ impl CarePlan {
     async fn id(&self) -> ID {
         ID(self.opaque_id())
     }
-    /// The platform that delivered the plan (datakilde): PLSP or KIAP.
-    async fn source(&self) -> &str {
-        &self.source
+    /// The platform that delivered the plan (datakilde).
+    async fn source(&self) -> gql::Result<Source> {
+        Ok(stored("plan source", domain::Source::parse(&self.source))?.into())
     }
     /// The plan's id at its source.
     async fn plan_id(&self) -> &str {
         &self.plan_id
     }
     /// The condition the plan is for.
-    async fn r#type(&self) -> Option<PlanType> {
-        PlanType::parse(&self.latest().plan_type)
+    async fn r#type(&self) -> gql::Result<PlanType> {
+        Ok(stored(
+            "plan type",
+            domain::PlanType::parse(&self.latest().plan_type),
+        )?
+        .into())
     }
     /// The clinic that made the current version.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
@@ -351,9 +297,9 @@ impl PlanVersion {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// active, completed or cancelled.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// The version's status.
+    async fn status(&self) -> gql::Result<PlanStatus> {
+        Ok(stored("plan status", domain::PlanStatus::parse(&self.0.status))?.into())
     }
     /// When the version was made (local time, Europe/Copenhagen, RFC 3339).
     async fn created_at(&self) -> String {
@@ -376,46 +322,41 @@ impl PlanVersion {
     }
     /// Goals (mål), in the order the plan lists them.
     async fn goals(&self) -> gql::Result<Vec<Goal>> {
-        let raw: Vec<serde_json::Value> =
-            serde_json::from_str(&self.0.goals).map_err(gql::internal)?;
-        Ok(raw
-            .iter()
+        let goals = stored("goals", domain::from_stored::<domain::Goal>(&self.0.goals))?;
+        Ok(goals
+            .into_iter()
             .map(|g| Goal {
-                text: g["text"].as_str().unwrap_or_default().to_string(),
-                set_on: g["set_on"]
-                    .as_str()
-                    .and_then(|s| crate::domain::parse_date(s).ok())
-                    .map(Date),
-                achieved: g["achieved"].as_bool().unwrap_or(false),
+                text: g.text,
+                set_on: Date(g.set_on),
+                achieved: g.achieved,
             })
             .collect())
     }
     /// Measurements (målinger), in the order the plan lists them.
     async fn measurements(&self) -> gql::Result<Vec<Measurement>> {
-        let raw: Vec<serde_json::Value> =
-            serde_json::from_str(&self.0.measurements).map_err(gql::internal)?;
-        Ok(raw
-            .iter()
-            .filter_map(|m| {
-                let code = MeasurementCode::parse(m["code"].as_str()?).ok()?;
-                let (min, max) = code.range();
-                Some(Measurement {
-                    code: code.as_str().to_string(),
-                    label: label(code).to_string(),
-                    value: m["value"].as_f64()?,
-                    unit: code.unit().to_string(),
+        let stored = stored(
+            "measurements",
+            domain::from_stored::<domain::Measurement>(&self.0.measurements),
+        )?;
+        Ok(stored
+            .into_iter()
+            .map(|m| {
+                let (min, max) = m.code.range();
+                Measurement {
+                    code: m.code.into(),
+                    label: label(m.code).to_string(),
+                    value: m.value,
+                    unit: m.code.unit().to_string(),
                     valid_range: ValueRange { min, max },
-                    measured_on: m["measured_on"]
-                        .as_str()
-                        .and_then(|s| crate::domain::parse_date(s).ok())
-                        .map(Date),
-                })
+                    measured_on: Date(m.measured_on),
+                }
             })
             .collect())
     }
 }
 
-fn label(code: MeasurementCode) -> &'static str {
+fn label(code: domain::MeasurementCode) -> &'static str {
+    use domain::MeasurementCode;
     match code {
         MeasurementCode::Hba1c => "Langtidsblodsukker (HbA1c)",
         MeasurementCode::BpSys => "Blodtryk, systolisk",
@@ -435,7 +376,7 @@ pub struct Goal {
     /// The goal in the patient's words.
     pub text: String,
     /// When it was set.
-    pub set_on: Option<Date>,
+    pub set_on: Date,
     /// Whether it has been reached (opnået).
     pub achieved: bool,
 }
@@ -443,8 +384,8 @@ pub struct Goal {
 /// A measurement (måling) with its unit and valid range.
 #[derive(SimpleObject)]
 pub struct Measurement {
-    /// Code: HBA1C, BP_SYS, BP_DIA, LDL, FEV1_PCT, MRC, BMI, WEIGHT, SMOKER.
-    pub code: String,
+    /// What is measured.
+    pub code: MeasurementCode,
     /// What is measured, in Danish.
     pub label: String,
     /// The measured value, in `unit`.
@@ -454,7 +395,7 @@ pub struct Measurement {
     /// The range a value of this code must lie in.
     pub valid_range: ValueRange,
     /// When it was measured.
-    pub measured_on: Option<Date>,
+    pub measured_on: Date,
 }
 
 /// An inclusive range of valid values.

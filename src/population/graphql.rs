@@ -4,7 +4,7 @@ use super::repo::{self, Counted};
 use crate::access::{CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::gql::Window;
-use crate::plans::graphql::{PlanType, Sex};
+use crate::gql::{PlanType, Sex};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::SimpleObject;
 use chrono::{Datelike, NaiveDate};

@@ -7,8 +7,8 @@ use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate};
 use crate::auth::Actor;
 use crate::clusters::graphql::{Clinic, Cluster, Region};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
-use crate::gql::{self, bad_input, date_arg, db_error, Date, Window};
-use crate::plans::graphql::PlanType;
+use crate::gql::PlanType;
+use crate::gql::{self, bad_input, db_error, stored, Date, Window};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 
@@ -19,8 +19,8 @@ pub struct Rollout {
 }
 
 impl Rollout {
-    pub fn new(ctx: &Context<'_>, as_of: &str, region: Option<RegionCode>) -> gql::Result<Self> {
-        let as_of = date_arg("asOf", as_of)?;
+    pub fn new(ctx: &Context<'_>, as_of: Date, region: Option<RegionCode>) -> gql::Result<Self> {
+        let Date(as_of) = as_of;
         if !gql::viewer(ctx)?.reaches_region(region.as_ref()) {
             return Err(access::forbidden());
         }
@@ -165,11 +165,9 @@ impl Rollout {
         &self,
         ctx: &Context<'_>,
         r#type: Option<PlanType>,
-        #[graphql(desc = "PLSP or KIAP.")] source: Option<String>,
+        source: Option<gql::Source>,
     ) -> gql::Result<Vec<WeekCount>> {
-        let source = source
-            .map(|s| Source::parse(&s).map_err(|e| bad_input("source", e)))
-            .transpose()?;
+        let source = source.map(Source::from);
         let t = r#type.map(|t| DomainPlanType::from(t).as_str());
         let days = self.days(ctx).await?;
         let weeks = metrics::weekly(&days, self.as_of, |x| {
@@ -319,8 +317,8 @@ pub struct ActivityFilter {
     pub clinics: Option<Vec<String>>,
     /// Plan types.
     pub types: Option<Vec<PlanType>>,
-    /// PLSP, KIAP.
-    pub sources: Option<Vec<String>>,
+    /// Sources.
+    pub sources: Option<Vec<gql::Source>>,
 }
 
 /// Longest date range an activity question may span.
@@ -380,12 +378,20 @@ impl ActivityRow {
         }
     }
     /// The plan type grouped by.
-    async fn r#type(&self) -> Option<PlanType> {
-        self.group.d_type.as_deref().and_then(PlanType::parse)
+    async fn r#type(&self) -> gql::Result<Option<PlanType>> {
+        self.group
+            .d_type
+            .as_deref()
+            .map(|t| Ok(stored("activity type", DomainPlanType::parse(t))?.into()))
+            .transpose()
     }
-    /// The source grouped by: PLSP or KIAP.
-    async fn source(&self) -> Option<&str> {
-        self.group.d_source.as_deref()
+    /// The source grouped by.
+    async fn source(&self) -> gql::Result<Option<gql::Source>> {
+        self.group
+            .d_source
+            .as_deref()
+            .map(|s| Ok(stored("activity source", Source::parse(s))?.into()))
+            .transpose()
     }
     /// ISO week, e.g. 2022-W07.
     async fn week(&self) -> Option<&str> {
@@ -445,7 +451,7 @@ impl RolloutQuery {
     async fn rollout(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "YYYY-MM-DD")] as_of: String,
+        #[graphql(desc = "The date the figures are as of.")] as_of: Date,
         #[graphql(desc = "Region code 1081–1085; omit for national figures.")] region: Option<
             String,
         >,
@@ -453,7 +459,7 @@ impl RolloutQuery {
         let region = region
             .map(|r| RegionCode::parse(&r).map_err(|e| bad_input("region", e)))
             .transpose()?;
-        Rollout::new(ctx, &as_of, region).map(Some)
+        Rollout::new(ctx, as_of, region).map(Some)
     }
 
     /// Ad-hoc plan activity: plan versions, new and maintained plans, clinics and patients,
@@ -463,15 +469,15 @@ impl RolloutQuery {
     async fn plan_activity(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "First local date, YYYY-MM-DD.")] from: String,
-        #[graphql(desc = "Last local date, YYYY-MM-DD (inclusive).")] to: String,
+        #[graphql(desc = "First local date.")] from: Date,
+        #[graphql(desc = "Last local date (inclusive).")] to: Date,
         #[graphql(desc = "One to eight dimensions, each at most once.")] group_by: Vec<Dimension>,
         filter: Option<ActivityFilter>,
         #[graphql(default_with = "ActivityOrder::Key")] order_by: ActivityOrder,
         #[graphql(default = 100, desc = "Rows returned, 1–1000.")] limit: i32,
     ) -> gql::Result<Option<ActivityResult>> {
         let viewer = gql::viewer(ctx)?;
-        let (from, to) = (date_arg("from", &from)?, date_arg("to", &to)?);
+        let (Date(from), Date(to)) = (from, to);
         if to < from {
             return Err(bad_input("to", "must not be before from"));
         }
@@ -521,9 +527,12 @@ impl RolloutQuery {
                 .into_iter()
                 .map(|t| DomainPlanType::from(t).as_str().to_string())
                 .collect(),
-            sources: filter_list("filter.sources", f.sources, |s| {
-                Source::parse(s).map(|_| ())
-            })?,
+            sources: f
+                .sources
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| Source::from(s).as_str().to_string())
+                .collect(),
             order: order_by,
             limit: i64::from(limit),
         };
@@ -562,9 +571,9 @@ impl RolloutQuery {
     async fn milestones(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "YYYY-MM-DD")] as_of: Option<String>,
+        #[graphql(desc = "The date; today (Europe/Copenhagen) when absent.")] as_of: Option<Date>,
     ) -> gql::Result<Option<Vec<Milestone>>> {
-        let d = gql::as_of_or_today(as_of)?;
+        let d = gql::as_of_or_today(as_of);
         let rows = gql::db(ctx)?
             .run(repo::milestones)
             .await

@@ -7,8 +7,10 @@ use crate::error::{ApiError, Code};
 use crate::federation::{service, Subgraph};
 use crate::trusted::{self, Manifest};
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+    Selection, SelectionSet,
 };
+use async_graphql::{Value as ConstValue, Variables};
 use serde_json::Value;
 
 /// The text that runs, and the name of the trusted document it is, if it is one.
@@ -111,6 +113,7 @@ pub fn inspect(
         limits::check_operation(limits, doc, &op.node, &variables)
             .map_err(|e| ApiError::new(Code::OperationLimit, e.to_string()))?;
     }
+    coerce_dates(&op.node, &variables)?;
     if op.node.ty == OperationType::Query {
         root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
     } else {
@@ -121,6 +124,36 @@ pub fn inspect(
     }
     operation.name = name;
     Ok(operation)
+}
+
+/// Variables of the `Date` scalar are coerced before anything runs, as GraphQL's
+/// CoerceVariableValues says (a value that does not coerce is a request error): a bad date then
+/// names its variable and the rule, instead of surfacing later as a field's parse error.
+/// Everything else about variables is the engine's to check.
+fn coerce_dates(op: &OperationDefinition, variables: &Variables) -> Result<(), ApiError> {
+    fn check(name: &str, base: &BaseType, value: &ConstValue) -> Result<(), ApiError> {
+        match (base, value) {
+            (BaseType::Named(t), ConstValue::String(s)) if t.as_str() == "Date" => {
+                crate::domain::parse_date(s).map(|_| ()).map_err(|e| {
+                    ApiError::new(
+                        Code::BadUserInput,
+                        format!("{name}: {e} (a Date is written YYYY-MM-DD)"),
+                    )
+                })
+            }
+            (BaseType::List(inner), ConstValue::List(items)) => items
+                .iter()
+                .try_for_each(|item| check(name, &inner.base, item)),
+            _ => Ok(()),
+        }
+    }
+    for def in &op.variable_definitions {
+        let name = def.node.name.node.as_str();
+        if let Some(value) = variables.get(&def.node.name.node) {
+            check(name, &def.node.var_type.node.base, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// The root fields an operation selects, through fragments and inline fragments at the root.

@@ -84,7 +84,7 @@ fn ad_hoc_activity_agrees_with_the_fixed_metrics() {
         &std::fs::read_to_string(helpers::fixture("feed/expected.json")).expect("expected"),
     )
     .expect("json");
-    let q = "query($from: String!, $to: String!, $by: [Dimension!]!) { planActivity(from: $from, to: $to, groupBy: $by, limit: 1000) \
+    let q = "query($from: Date!, $to: Date!, $by: [Dimension!]!) { planActivity(from: $from, to: $to, groupBy: $by, limit: 1000) \
              { truncated rows { region { code } week plans newPlans maintainedPlans } total { plans newPlans } } }";
     // Year to date per region = plans made in 2022 grouped by region.
     let r = app

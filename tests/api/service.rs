@@ -42,6 +42,15 @@ fn text(query: &str) -> Call {
     }
 }
 
+/// A named operation's text (schema/operations), which runs as its trusted document.
+fn operation(name: &str) -> String {
+    let path = format!(
+        "{}/schema/operations/{name}.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 fn run(service: &GraphqlService, caller: &Caller, call: Call) -> Result<Value, Code> {
     actix_web::rt::System::new().block_on(async {
         match service.execute(caller, call).await {
@@ -57,11 +66,7 @@ fn run(service: &GraphqlService, caller: &Caller, call: Call) -> Result<Value, C
 #[test]
 fn the_service_answers_as_http_does() {
     let (app, service) = loaded();
-    let my_plans = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/operations/MyPlans.graphql"
-    ))
-    .expect("MyPlans");
+    let my_plans = operation("MyPlans");
     let direct = run(&service, &caller(own_patient()), text(&my_plans)).expect("answer");
     let over_http = app
         .graphql_as(&patient(OWN_PATIENT), &my_plans, json!({}))
@@ -140,4 +145,64 @@ fn a_request_error_has_no_data_and_a_field_error_is_null_in_place() {
     assert!(mixed["data"].get("patient").is_some(), "{mixed}");
     assert_eq!(mixed["errors"][0]["path"], json!(["patient"]), "{mixed}");
     assert_eq!(mixed["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+#[test]
+fn a_bad_date_names_its_argument_or_variable_and_the_rule() {
+    let (_app, service) = loaded();
+    let ministry = caller(Some(Actor::Ministry));
+    let literal = run(
+        &service,
+        &ministry,
+        text("{ rollout(asOf: \"2022-02-30\") { openClinics } }"),
+    )
+    .expect("answer");
+    let message = literal["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"asOf\"") && message.contains("Date"),
+        "{literal}"
+    );
+    assert!(literal.get("data").is_none(), "{literal}");
+    let variable = Call {
+        variables: json!({ "d": "2022-13-01" }).as_object().cloned(),
+        ..text("query($d: Date!) { rollout(asOf: $d) { openClinics } }")
+    };
+    assert_eq!(run(&service, &ministry, variable), Err(Code::BadUserInput));
+}
+
+/// A stored value that does not parse (a row written by hand, or by a bug) is an error that is
+/// logged and counted, never a silent default or a dropped item.
+#[test]
+fn a_stored_value_that_does_not_parse_is_an_error_not_a_default() {
+    use diesel::prelude::*;
+    use forloeb_gateway::db::tables::plan_versions;
+    let (app, service) = loaded();
+    let settings = helpers::test_settings(app.db.url());
+    let db = Db::connect(&settings.database).expect("database");
+    let mut conn = db.get().expect("connection");
+    let planned: String = plan_versions::table
+        .select(plan_versions::cpr)
+        .order(plan_versions::plan_id)
+        .first(&mut *conn)
+        .expect("a patient with a plan");
+    let me = caller(Some(Actor::Patient(Cpr::parse(&planned).expect("cpr"))));
+    let my_plans = || text(&operation("MyPlans"));
+    let before = run(&service, &me, my_plans()).expect("answer");
+    assert!(before["errors"].is_null(), "{before}");
+    assert!(
+        before["data"]["me"]["plans"][0]["current"].is_object(),
+        "{before}"
+    );
+    diesel::update(plan_versions::table.filter(plan_versions::cpr.eq(&planned)))
+        .set(plan_versions::goals.eq(r#"[{"text": "no date", "achieved": false}]"#))
+        .execute(&mut *conn)
+        .expect("update");
+    drop(conn);
+    let counted = forloeb_gateway::gql::unparsable_stored_values();
+    let after = run(&service, &me, my_plans()).expect("answer");
+    assert_eq!(
+        after["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{after}"
+    );
+    assert!(forloeb_gateway::gql::unparsable_stored_values() > counted);
 }

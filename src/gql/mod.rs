@@ -2,6 +2,10 @@
 //! (with the directory of clinics and clusters) taken once per request, the audit trail, and
 //! the errors clients act on.
 
+mod vocabulary;
+
+pub use vocabulary::{MeasurementCode, PlanStatus, PlanType, Sex, Source};
+
 use crate::access::work::{
     Deadline, Expired, HeavyPermit, Permit, Refusal, WorkAdmission, WorkMeter,
 };
@@ -257,18 +261,33 @@ pub fn db_error(e: DbError) -> async_graphql::Error {
     internal(e)
 }
 
-/// Parses a `YYYY-MM-DD` argument.
-pub fn date_arg(argument: &str, raw: &str) -> Result<NaiveDate> {
-    crate::domain::parse_date(raw).map_err(|e| bad_input(argument, e))
+/// Stored values read back that did not parse, since the process started (`/metrics`).
+static UNPARSABLE_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn unparsable_stored_values() -> u64 {
+    UNPARSABLE_STORED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A value read back from the database, which parsed when it was stored and must parse now:
+/// one that does not (a row written by hand, or by a bug) is logged with its column, counted,
+/// and answered as an internal error, never dropped or defaulted quietly.
+pub fn stored<T, E: std::fmt::Display>(
+    column: &'static str,
+    parsed: std::result::Result<T, E>,
+) -> Result<T> {
+    parsed.map_err(|e| {
+        UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        internal(format!("stored {column} does not parse: {e}"))
+    })
 }
 
 /// An optional `asOf` argument: the date given, or today in Copenhagen when absent.
-pub fn as_of_or_today(raw: Option<String>) -> Result<NaiveDate> {
-    match raw {
-        Some(s) => date_arg("asOf", &s),
-        None => Ok(chrono::Utc::now()
+pub fn as_of_or_today(as_of: Option<Date>) -> NaiveDate {
+    match as_of {
+        Some(Date(d)) => d,
+        None => chrono::Utc::now()
             .with_timezone(&chrono_tz::Europe::Copenhagen)
-            .date_naive()),
+            .date_naive(),
     }
 }
 
@@ -286,6 +305,12 @@ impl ScalarType for Date {
                 .map_err(|e| InputValueError::custom(e.to_string())),
             _ => Err(InputValueError::expected_type(value)),
         }
+    }
+
+    /// Literal dates are checked when the document is validated, so a bad one is a request
+    /// error naming its argument (variables: `service::document`).
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if crate::domain::parse_date(s).is_ok())
     }
 
     fn to_value(&self) -> Value {
