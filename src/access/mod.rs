@@ -21,7 +21,7 @@ pub use disclosure::{
     RecordKeys, Suppression, DEMO_RECORD_KEY_SECRET,
 };
 pub use extension::AccessControl;
-pub use scope::{CountWindow, Scope, Viewer};
+pub use scope::{CountWindow, Scope, Subject, Viewer};
 
 use crate::error::Code;
 use async_graphql::ErrorExtensions;

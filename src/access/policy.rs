@@ -5,8 +5,8 @@
 use crate::auth::Role;
 use std::fmt::Write;
 
-/// How far a grant reaches; the repositories and resolvers enforce it through `Scope` and
-/// `Viewer`. The table states it so that `forloeb policy` prints the whole matrix.
+/// How far a grant reaches: executed by `Viewer::may` for aggregates and by `Scope` for
+/// person rows, and printed by `forloeb policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
     /// The patient's own data.
@@ -287,6 +287,14 @@ pub fn grant(type_name: &str, field: &str) -> Option<Grant> {
         .iter()
         .find(|(t, fields, _)| *t == type_name && fields.contains(&field))
         .map(|(_, _, g)| *g)
+}
+
+/// How far `role` reaches on `type_name.field`, if it may read it at all.
+pub fn reach(role: Role, type_name: &str, field: &str) -> Option<Reach> {
+    grant(type_name, field)?
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, reach)| *reach)
 }
 
 /// May `role` read `type_name.field`? Introspection (`__*`) is governed per request instead.

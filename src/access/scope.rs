@@ -1,8 +1,9 @@
 //! Row scopes: which persons and which aggregates a principal reaches.
 
 use super::disclosure::{CellLedger, Disclosure};
+use super::policy::{self, Reach};
 use crate::auth::{Actor, Principal, Role};
-use crate::domain::{Cpr, RegionCode, Ydernummer};
+use crate::domain::{Cpr, Ydernummer};
 use chrono::{Datelike, NaiveDate};
 use std::sync::Arc;
 
@@ -28,6 +29,25 @@ impl Scope {
     }
 }
 
+/// What a reach decision is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// A person's data, by CPR number.
+    Person(&'a Cpr),
+    /// One clinic's figures.
+    Clinic {
+        ydernummer: &'a str,
+        region: &'a str,
+        cluster: Option<&'a str>,
+    },
+    /// One cluster's figures.
+    Cluster { id: &'a str, region: &'a str },
+    /// One region's figures, by code.
+    Region(&'a str),
+    /// The national figures.
+    Nation,
+}
+
 /// The caller as the resolvers see it: principal plus the facts their reach depends on.
 #[derive(Debug, Clone)]
 pub struct Viewer {
@@ -48,36 +68,78 @@ impl Viewer {
         Scope::of(&self.principal)
     }
 
-    /// Whether this viewer may read the counts of a clinic (in `region`, `cluster`).
-    /// Clinicians: their own clinic and its cluster. Regions: their region. Ministry: all.
-    pub fn reaches_clinic(&self, ydernummer: &str, region: &str, cluster: Option<&str>) -> bool {
+    /// The patient's own CPR number, when the viewer is that patient (whose data is "own").
+    pub fn own_person(&self) -> Option<&Cpr> {
         match &self.principal.actor {
-            Actor::Clinician(own) => {
+            Actor::Patient(cpr) => Some(cpr),
+            _ => None,
+        }
+    }
+
+    /// May this viewer read `type_name.field` of `subject`? The field's grant for the
+    /// viewer's role in the policy table says how far it reaches; this executes that reach on
+    /// the subject. Every resolver whose answer depends on whose rows it reads asks here.
+    pub fn may(&self, type_name: &str, field: &str, subject: Subject<'_>) -> bool {
+        policy::reach(self.role(), type_name, field)
+            .is_some_and(|reach| self.reaches(reach, subject))
+    }
+
+    /// The regions a count over many clinics covers: the ones asked for, each within the
+    /// field's reach (else None: refused), and for a viewer whose reach is their own region,
+    /// that region whatever was asked.
+    pub fn regions_within_reach(
+        &self,
+        type_name: &str,
+        field: &str,
+        asked: Vec<String>,
+    ) -> Option<Vec<String>> {
+        if !asked
+            .iter()
+            .all(|r| self.may(type_name, field, Subject::Region(r)))
+        {
+            return None;
+        }
+        match (
+            policy::reach(self.role(), type_name, field)?,
+            &self.principal.actor,
+        ) {
+            (Reach::OwnRegion, Actor::Region(own)) => Some(vec![own.as_str().to_string()]),
+            (Reach::National, _) => Some(asked),
+            _ => None,
+        }
+    }
+
+    fn reaches(&self, reach: Reach, subject: Subject<'_>) -> bool {
+        use Subject::*;
+        match (reach, subject, &self.principal.actor) {
+            (Reach::Open, _, _) => true,
+            (Reach::Own, Person(cpr), Actor::Patient(own)) => own == cpr,
+            (Reach::OwnClinic, Clinic { ydernummer, .. }, Actor::Clinician(own)) => {
+                own.as_str() == ydernummer
+            }
+            (
+                Reach::OwnCluster,
+                Clinic {
+                    ydernummer,
+                    cluster,
+                    ..
+                },
+                Actor::Clinician(own),
+            ) => {
                 own.as_str() == ydernummer
                     || (cluster.is_some() && cluster == self.cluster.as_deref())
             }
-            Actor::Region(code) => code.as_str() == region,
-            Actor::Ministry => true,
-            Actor::Patient(_) | Actor::Supplier(_) => false,
-        }
-    }
-
-    /// Whether this viewer may read a cluster's figures.
-    pub fn reaches_cluster(&self, cluster_id: &str, region: &str) -> bool {
-        match &self.principal.actor {
-            Actor::Clinician(_) => self.cluster.as_deref() == Some(cluster_id),
-            Actor::Region(code) => code.as_str() == region,
-            Actor::Ministry => true,
-            Actor::Patient(_) | Actor::Supplier(_) => false,
-        }
-    }
-
-    /// Whether this viewer may read a region's rollout (None: national).
-    pub fn reaches_region(&self, region: Option<&RegionCode>) -> bool {
-        match (&self.principal.actor, region) {
-            (Actor::Clinician(_) | Actor::Region(_) | Actor::Ministry, None) => true,
-            (Actor::Region(own), Some(r)) => own == r,
-            (Actor::Ministry, Some(_)) => true,
+            (Reach::OwnCluster, Cluster { id, .. }, Actor::Clinician(_)) => {
+                self.cluster.as_deref() == Some(id)
+            }
+            (
+                Reach::OwnRegion,
+                Clinic { region, .. } | Cluster { region, .. } | Region(region),
+                Actor::Region(own),
+            ) => own.as_str() == region,
+            // National reach covers every aggregate, never a person's own data.
+            (Reach::National, Person(_), _) => false,
+            (Reach::National, _, _) => true,
             _ => false,
         }
     }
@@ -167,6 +229,245 @@ pub fn last_of_month(d: NaiveDate) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn viewer(actor: Actor, cluster: Option<&str>) -> Viewer {
+        Viewer {
+            principal: Principal::new("t", actor),
+            cluster: cluster.map(str::to_string),
+            disclosure_threshold: 5,
+            cells: Default::default(),
+        }
+    }
+
+    /// The policy's reach, executed: each role against subjects inside and outside its reach.
+    #[test]
+    fn the_reach_table() {
+        use crate::domain::RegionCode;
+        let cpr = |s| Cpr::parse(s).expect("cpr");
+        let y = |s| Ydernummer::parse(s).expect("y");
+        let me = cpr("0101010101");
+        let other = cpr("0202020202");
+        let patient = viewer(Actor::Patient(me.clone()), None);
+        let clinician = viewer(Actor::Clinician(y("000001")), Some("K1"));
+        let lone = viewer(Actor::Clinician(y("000009")), None);
+        let region = viewer(
+            Actor::Region(RegionCode::parse("1084").expect("region")),
+            None,
+        );
+        let ministry = viewer(Actor::Ministry, None);
+        let supplier = viewer(Actor::Supplier(crate::domain::Source::Plsp), None);
+        let clinic = |ydernummer, region, cluster| Subject::Clinic {
+            ydernummer,
+            region,
+            cluster,
+        };
+        let own = clinic("000001", "1084", Some("K1"));
+        let peer = clinic("000002", "1084", Some("K1"));
+        let far = clinic("000003", "1081", Some("K2"));
+        let unclustered = clinic("000009", "1081", None);
+        let k1 = Subject::Cluster {
+            id: "K1",
+            region: "1084",
+        };
+        let k2 = Subject::Cluster {
+            id: "K2",
+            region: "1081",
+        };
+        for (who, v, field, subject, want) in [
+            // Counts of a clinic: own cluster, own region, all.
+            ("clinician", &clinician, ("Clinic", "population"), own, true),
+            (
+                "clinician",
+                &clinician,
+                ("Clinic", "population"),
+                peer,
+                true,
+            ),
+            (
+                "clinician",
+                &clinician,
+                ("Clinic", "population"),
+                far,
+                false,
+            ),
+            (
+                "lone clinician",
+                &lone,
+                ("Clinic", "population"),
+                unclustered,
+                true,
+            ),
+            (
+                "lone clinician",
+                &lone,
+                ("Clinic", "population"),
+                far,
+                false,
+            ),
+            ("region", &region, ("Clinic", "activity"), peer, true),
+            ("region", &region, ("Clinic", "activity"), far, false),
+            ("ministry", &ministry, ("Clinic", "activity"), far, true),
+            ("patient", &patient, ("Clinic", "activity"), own, false),
+            ("supplier", &supplier, ("Clinic", "activity"), own, false),
+            // Cluster views.
+            ("clinician", &clinician, ("Cluster", "view"), k1, true),
+            ("clinician", &clinician, ("Cluster", "view"), k2, false),
+            ("region", &region, ("Cluster", "view"), k1, true),
+            ("region", &region, ("Cluster", "view"), k2, false),
+            ("ministry", &ministry, ("Cluster", "view"), k2, true),
+            // A region's rollout, and the nation's.
+            (
+                "region",
+                &region,
+                ("Region", "rollout"),
+                Subject::Region("1084"),
+                true,
+            ),
+            (
+                "region",
+                &region,
+                ("Region", "rollout"),
+                Subject::Region("1081"),
+                false,
+            ),
+            (
+                "clinician",
+                &clinician,
+                ("Region", "rollout"),
+                Subject::Region("1084"),
+                false,
+            ),
+            (
+                "ministry",
+                &ministry,
+                ("Region", "rollout"),
+                Subject::Region("1081"),
+                true,
+            ),
+            (
+                "clinician",
+                &clinician,
+                ("Query", "rollout"),
+                Subject::Nation,
+                true,
+            ),
+            (
+                "region",
+                &region,
+                ("Query", "rollout"),
+                Subject::Nation,
+                true,
+            ),
+            (
+                "patient",
+                &patient,
+                ("Query", "rollout"),
+                Subject::Nation,
+                false,
+            ),
+            (
+                "region",
+                &region,
+                ("Query", "planActivity"),
+                Subject::Nation,
+                false,
+            ),
+            // Persons: the patient's own; national reach never covers a person.
+            (
+                "patient",
+                &patient,
+                ("Patient", "plans"),
+                Subject::Person(&me),
+                true,
+            ),
+            (
+                "patient",
+                &patient,
+                ("Patient", "plans"),
+                Subject::Person(&other),
+                false,
+            ),
+            (
+                "ministry",
+                &ministry,
+                ("Patient", "plans"),
+                Subject::Person(&me),
+                false,
+            ),
+            // A field nobody is granted.
+            ("ministry", &ministry, ("Clinic", "nosuch"), own, false),
+        ] {
+            assert_eq!(
+                v.may(field.0, field.1, subject),
+                want,
+                "{who} {field:?} {subject:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_of_a_count_are_clamped_to_the_reach() {
+        use crate::domain::RegionCode;
+        let region = viewer(
+            Actor::Region(RegionCode::parse("1084").expect("region")),
+            None,
+        );
+        let ministry = viewer(Actor::Ministry, None);
+        let clinician = viewer(
+            Actor::Clinician(Ydernummer::parse("000001").expect("y")),
+            Some("K1"),
+        );
+        let asked = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let within =
+            |v: &Viewer, r: &[&str]| v.regions_within_reach("Query", "planActivity", asked(r));
+        assert_eq!(within(&region, &[]), Some(asked(&["1084"])));
+        assert_eq!(within(&region, &["1084"]), Some(asked(&["1084"])));
+        assert_eq!(within(&region, &["1084", "1081"]), None);
+        assert_eq!(within(&ministry, &[]), Some(asked(&[])));
+        assert_eq!(within(&ministry, &["1081"]), Some(asked(&["1081"])));
+        assert_eq!(within(&clinician, &[]), None);
+    }
+
+    /// Reach is decided here and nowhere else: the GraphQL and request layers ask `Viewer`
+    /// and never look at the principal's actor themselves.
+    #[test]
+    fn no_reach_check_outside_access() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut found = Vec::new();
+        let layers = [
+            "plans",
+            "population",
+            "clusters",
+            "rollout",
+            "gql",
+            "service",
+            "http",
+            "federation",
+            "schema",
+        ];
+        let mut stack: Vec<std::path::PathBuf> = layers
+            .iter()
+            .map(|l| std::path::Path::new(root).join(l))
+            .collect();
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("dir") {
+                    stack.push(entry.expect("entry").path());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (i, line) in text.lines().enumerate() {
+                if [".actor", "Actor::"].iter().any(|p| line.contains(p)) {
+                    found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "reach decided outside access/: {found:#?}"
+        );
+    }
 
     #[test]
     fn controlled_windows_are_whole_months() {

@@ -2,7 +2,7 @@
 //! the cluster view (klyngevisning).
 
 use super::{ClinicInfo, ClusterInfo};
-use crate::access::{self, Viewer};
+use crate::access::{self, Subject, Viewer};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Ydernummer};
 use crate::gql::PlanType;
 use crate::gql::{self, bad_input, db_error, Date};
@@ -44,12 +44,22 @@ impl Clinic {
             .map(Clinic))
     }
 
-    fn reachable(&self, viewer: &Viewer) -> gql::Result<()> {
-        let c = &self.0;
-        if viewer.reaches_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()) {
+    /// Refused unless the viewer's reach on `Clinic.field` covers this clinic.
+    fn reachable(&self, viewer: &Viewer, field: &str) -> gql::Result<()> {
+        if viewer.may("Clinic", field, self.subject()) {
             Ok(())
         } else {
             Err(access::forbidden())
+        }
+    }
+
+    /// This clinic as the subject of a reach decision.
+    pub fn subject(&self) -> Subject<'_> {
+        let c = &self.0;
+        Subject::Clinic {
+            ydernummer: &c.ydernummer,
+            region: &c.region,
+            cluster: c.cluster.as_deref(),
         }
     }
 
@@ -164,7 +174,7 @@ impl Clinic {
         ctx: &Context<'_>,
         as_of: Option<Date>,
     ) -> gql::Result<Option<ClinicActivity>> {
-        self.reachable(gql::viewer(ctx)?)?;
+        self.reachable(gql::viewer(ctx)?, "activity")?;
         let d = gql::as_of_or_today(as_of);
         let w = gql::clinic_windows(ctx, d)
             .await?
@@ -190,7 +200,7 @@ impl Clinic {
         as_of: Option<Date>,
     ) -> gql::Result<Option<Vec<Population>>> {
         let viewer = gql::viewer(ctx)?;
-        self.reachable(viewer)?;
+        self.reachable(viewer, "population")?;
         let d = gql::as_of_or_today(as_of);
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
         let rows = population_of(ctx, PopulationOf::Clinic(self.0.ydernummer.clone())).await?;
@@ -297,7 +307,11 @@ impl Cluster {
         as_of: Option<Date>,
     ) -> gql::Result<Option<ClusterView>> {
         let viewer = gql::viewer(ctx)?;
-        if !viewer.reaches_cluster(&self.0.id, &self.0.region) {
+        let subject = Subject::Cluster {
+            id: &self.0.id,
+            region: &self.0.region,
+        };
+        if !viewer.may("Cluster", "view", subject) {
             return Err(access::forbidden());
         }
         let d = gql::as_of_or_today(as_of);

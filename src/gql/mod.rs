@@ -10,7 +10,7 @@ use crate::access::work::{
     Deadline, Expired, HeavyPermit, Permit, Refusal, WorkAdmission, WorkMeter,
 };
 use crate::access::{AuditTrail, CountWindow, RecordKeys, Viewer};
-use crate::auth::{Actor, Principal};
+use crate::auth::Principal;
 use crate::clusters::Directory;
 use crate::db::{Db, DbError};
 use crate::error::Code;
@@ -58,13 +58,13 @@ pub async fn viewer_for(
     principal: Principal,
     disclosure_threshold: u32,
 ) -> std::result::Result<Viewer, DbError> {
-    let cluster = match &principal.actor {
-        Actor::Clinician(y) => {
+    let cluster = match principal.clinic() {
+        Some(y) => {
             let y = y.as_str().to_string();
             db.run(move |c| crate::clusters::repo::clinic_cluster(c, &y))
                 .await?
         }
-        _ => None,
+        None => None,
     };
     Ok(Viewer {
         principal,

@@ -4,7 +4,6 @@
 use super::patient_id::PatientIds;
 use super::repo::{self, Listing, PlanVersionRow};
 use crate::access::{self, AccessLogEntry, Scope, Viewer};
-use crate::auth::Actor;
 use crate::clusters::graphql::Clinic;
 use crate::domain::{self, Cpr, Timestamp};
 use crate::gql::{
@@ -114,7 +113,7 @@ impl Patient {
                 }),
             }
         }
-        if let Actor::Patient(own) = &viewer.principal.actor {
+        if let Some(own) = viewer.own_person() {
             for p in &plans {
                 trail.viewed(own, &p.source, &p.plan_id);
             }
@@ -418,11 +417,9 @@ impl AccessLogEntry {
     }
 }
 
+/// The signed-in patient's CPR number; refused for everyone else.
 fn own_cpr(viewer: &Viewer) -> gql::Result<&Cpr> {
-    match &viewer.principal.actor {
-        Actor::Patient(cpr) => Ok(cpr),
-        _ => Err(access::forbidden()),
-    }
+    viewer.own_person().ok_or_else(access::forbidden)
 }
 
 /// The plans subgraph's query fields.

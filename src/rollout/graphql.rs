@@ -3,8 +3,7 @@
 use super::activity::{self, ActivityOrder, Dimension};
 use super::metrics::{self, ClinicFigures};
 use super::repo;
-use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate};
-use crate::auth::Actor;
+use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Subject};
 use crate::clusters::graphql::{Clinic, Cluster, Region};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
 use crate::gql::PlanType;
@@ -21,7 +20,12 @@ pub struct Rollout {
 impl Rollout {
     pub fn new(ctx: &Context<'_>, as_of: Date, region: Option<RegionCode>) -> gql::Result<Self> {
         let Date(as_of) = as_of;
-        if !gql::viewer(ctx)?.reaches_region(region.as_ref()) {
+        // National figures are the field's own; one region's are that region's rollout.
+        let allowed = match &region {
+            None => gql::viewer(ctx)?.may("Query", "rollout", Subject::Nation),
+            Some(r) => gql::viewer(ctx)?.may("Region", "rollout", Subject::Region(r.as_str())),
+        };
+        if !allowed {
             return Err(access::forbidden());
         }
         Ok(Self { as_of, region })
@@ -102,9 +106,9 @@ impl Rollout {
                 .inactive_clinics
                 .iter()
                 .filter_map(|y| dir.clinics.get(y))
-                .filter(|c| viewer.reaches_clinic(&c.ydernummer, &c.region, c.cluster.as_deref()))
                 .cloned()
                 .map(Clinic)
+                .filter(|c| viewer.may("InactiveClinics", "clinics", c.subject()))
                 .collect(),
         })
     }
@@ -503,15 +507,12 @@ impl RolloutQuery {
         let disclosure = viewer.counts_for_activity(f.clinics.as_deref(), f.clusters.as_deref());
         let window = CountWindow::new(&disclosure, Some(from), to);
         let (from, to) = (window.from.unwrap_or(from), window.to);
-        let mut regions = filter_list("filter.regions", f.regions, |r| {
+        let asked = filter_list("filter.regions", f.regions, |r| {
             RegionCode::parse(r).map(|_| ())
         })?;
-        if let Actor::Region(own) = &viewer.principal.actor {
-            if regions.iter().any(|r| r != own.as_str()) {
-                return Err(access::forbidden());
-            }
-            regions = vec![own.as_str().to_string()];
-        }
+        let regions = viewer
+            .regions_within_reach("Query", "planActivity", asked)
+            .ok_or_else(access::forbidden)?;
         let question = activity::Question {
             from,
             to,
