@@ -19,6 +19,14 @@
 //! phases of SECONDS (default 5) each, with the ratio taken within each pair of phases.
 //! SECTIONS (default 123) names the comparisons to run, e.g. 3 for the adversary alone.
 
+// A benchmark stops at the first thing it did not expect; that is how it reports.
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use forloeb_gateway::auth::{Actor, Authenticator, Principal};
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::Db;

@@ -9,6 +9,14 @@
 //! the audit write), as an HTTP request does, without the socket. Prints p50, p90, p99 and max
 //! per operation in ms.
 
+// A benchmark stops at the first thing it did not expect; that is how it reports.
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 use forloeb_gateway::auth::{Actor, Principal};
 use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::{run_migrations, Db};

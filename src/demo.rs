@@ -85,12 +85,19 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+    /// Below `n`, as the small type it is used as (the value is below `n`, so it fits).
+    fn below_as<T: TryFrom<u64> + TryInto<u64> + Default>(&mut self, n: T) -> T {
+        let n = n.try_into().unwrap_or(u64::MAX);
+        T::try_from(self.below(n)).unwrap_or_default()
+    }
+    /// One of `items` (the generator's word lists).
+    fn pick(&mut self, items: &[&'static str]) -> &'static str {
+        let i = self.below_as(items.len());
+        items.get(i).copied().unwrap_or_default()
     }
     fn day_between(&mut self, from: NaiveDate, to: NaiveDate) -> NaiveDate {
-        let span = (to - from).num_days().max(0) as u64;
-        from + Duration::days(self.below(span + 1) as i64)
+        let span = u64::try_from((to - from).num_days()).unwrap_or(0);
+        from + Duration::days(i64::try_from(self.below(span + 1)).unwrap_or(0))
     }
 }
 
@@ -108,9 +115,9 @@ fn weekday_on_or_after(mut d: NaiveDate) -> NaiveDate {
 /// A working-hours timestamp on a local date, with its real Copenhagen offset.
 fn local_timestamp(rng: &mut Rng, day: NaiveDate) -> String {
     let (h, m, s) = (
-        8 + rng.below(8) as u32,
-        rng.below(60) as u32,
-        rng.below(60) as u32,
+        8 + rng.below_as(8u32),
+        rng.below_as(60u32),
+        rng.below_as(60u32),
     );
     let naive = day.and_hms_opt(h, m, s).unwrap_or_default();
     Copenhagen
@@ -168,12 +175,12 @@ impl DemoData {
         // Clusters of 8–22 clinics within each region.
         for (code, _) in REGION_WEIGHTS {
             let mut k = 0;
-            let mut members: Vec<usize> = (0..out.len()).filter(|i| out[*i].1 == code).collect();
-            while !members.is_empty() {
+            let mut members = out.iter_mut().filter(|c| c.1 == code).peekable();
+            while members.peek().is_some() {
                 k += 1;
-                let size = (8 + rng.below(15) as usize).min(members.len());
-                for i in members.drain(..size) {
-                    out[i].2 = format!("K{code}-{k:02}");
+                let size = 8 + rng.below_as(15usize);
+                for clinic in members.by_ref().take(size) {
+                    clinic.2 = format!("K{code}-{k:02}");
                 }
             }
         }

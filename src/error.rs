@@ -121,9 +121,10 @@ impl ApiError {
 
     /// The GraphQL error object, as it appears in `errors`.
     pub fn to_graphql(&self) -> serde_json::Value {
-        let mut extensions = json!({ "code": self.code.as_str() });
+        let mut extensions = serde_json::Map::new();
+        extensions.insert("code".into(), json!(self.code.as_str()));
         if let Some(id) = &self.request_id {
-            extensions["requestId"] = json!(id);
+            extensions.insert("requestId".into(), json!(id));
         }
         json!({ "message": self.message, "extensions": extensions })
     }

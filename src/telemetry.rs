@@ -54,23 +54,24 @@ const JWT_MASK: &[u8] = b"[jwt]";
 /// compact JWTs (`eyJ…` with two dots).
 pub fn scrub(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        let boundary_before = i == 0 || !is_word(input[i - 1]);
-        if boundary_before {
-            if let Some(len) = cpr_at(&input[i..]) {
-                out.extend_from_slice(CPR_MASK);
-                i += len;
-                continue;
-            }
-            if let Some(len) = jwt_at(&input[i..]) {
-                out.extend_from_slice(JWT_MASK);
-                i += len;
+    let mut previous: Option<u8> = None;
+    let mut rest = input;
+    while let [first, tail @ ..] = rest {
+        if previous.is_none_or(|p| !is_word(p)) {
+            let masked = cpr_at(rest)
+                .map(|len| (CPR_MASK, len))
+                .or_else(|| jwt_at(rest).map(|len| (JWT_MASK, len)));
+            if let Some((mask, len)) = masked {
+                out.extend_from_slice(mask);
+                let (matched, after) = rest.split_at(len);
+                previous = matched.last().copied();
+                rest = after;
                 continue;
             }
         }
-        out.push(input[i]);
-        i += 1;
+        out.push(*first);
+        previous = Some(*first);
+        rest = tail;
     }
     out
 }
@@ -80,10 +81,10 @@ fn is_word(b: u8) -> bool {
 }
 
 fn cpr_at(s: &[u8]) -> Option<usize> {
-    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
-    let len = if s.len() >= 10 && digits(&s[..10]) {
+    let digits = |r: Option<&[u8]>| r.is_some_and(|r| r.iter().all(u8::is_ascii_digit));
+    let len = if digits(s.get(..10)) {
         10
-    } else if s.len() >= 11 && digits(&s[..6]) && s[6] == b'-' && digits(&s[7..11]) {
+    } else if digits(s.get(..6)) && s.get(6) == Some(&b'-') && digits(s.get(7..11)) {
         11
     } else {
         return None;

@@ -113,12 +113,14 @@ impl Manifest {
     /// persisted-documents proposal, in either case of hex.
     pub fn get(&self, id: &str) -> Option<&TrustedDocument> {
         let hex = normalize_id(id);
-        self.by_id.get(hex.as_str()).map(|&i| &self.documents[i])
+        self.by_id
+            .get(hex.as_str())
+            .and_then(|&i| self.documents.get(i))
     }
 
     /// The trusted document with exactly this text.
     pub fn by_text(&self, text: &str) -> Option<&TrustedDocument> {
-        self.by_text.get(text).map(|&i| &self.documents[i])
+        self.by_text.get(text).and_then(|&i| self.documents.get(i))
     }
 
     /// A trusted document by its operation name.

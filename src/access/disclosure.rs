@@ -62,7 +62,9 @@ impl RecordKeys {
         let mut block = aes::Block::from(block);
         self.cipher.encrypt_block(&mut block);
         let mut first = [0u8; 8];
-        first.copy_from_slice(&block[..8]);
+        for (slot, b) in first.iter_mut().zip(block.iter()) {
+            *slot = *b;
+        }
         RecordKey(u64::from_le_bytes(first))
     }
 }
@@ -92,12 +94,20 @@ impl PersonSet {
 
     /// The cell key as a percentile, 0–99: which column of the perturbation table applies.
     fn percentile(&self) -> u32 {
-        ((u128::from(self.key_sum) * 100) >> 64) as u32
+        // key_sum < 2^64, so the product shifted down is below 100.
+        u32::try_from((u128::from(self.key_sum) * 100) >> 64).unwrap_or(99)
     }
 
     /// The adjustment the published table gives this set.
     pub fn adjustment(&self) -> i64 {
-        let row = &PTABLE[self.n.min(PTABLE.len() as u64 - 1) as usize];
+        // Sets larger than the table's last row use that row.
+        let Some(row) = usize::try_from(self.n)
+            .ok()
+            .and_then(|n| PTABLE.get(n))
+            .or(PTABLE.last())
+        else {
+            return 0;
+        };
         let p = self.percentile();
         let mut upto = 0u32;
         for (adj, share) in ADJUSTMENTS.iter().zip(row) {
@@ -302,6 +312,8 @@ impl Disclosure<'_> {
 }
 
 #[cfg(test)]
+// Simulations count in small numbers that fit every integer type they are cast to.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 mod tests {
     use super::*;
 

@@ -55,15 +55,17 @@ pub fn check_text(limits: &LimitSettings, query: &str) -> Result<(), Exceeded> {
         });
     }
     let b = query.as_bytes();
+    let at = |i: usize| b.get(i).copied();
+    let starts = |i: usize, p: &[u8]| b.get(i..).is_some_and(|r| r.starts_with(p));
+    let step = |i: usize| if at(i) == Some(b'\\') { 2 } else { 1 };
     let (mut i, mut tokens) = (0usize, 0usize);
-    while i < b.len() {
-        let c = b[i];
+    while let Some(c) = at(i) {
         if c.is_ascii_whitespace() || c == b',' {
             i += 1;
             continue;
         }
         if c == b'#' {
-            while i < b.len() && b[i] != b'\n' {
+            while at(i).is_some_and(|x| x != b'\n') {
                 i += 1;
             }
             continue;
@@ -75,25 +77,25 @@ pub fn check_text(limits: &LimitSettings, query: &str) -> Result<(), Exceeded> {
                 max: limits.tokens as u64,
             });
         }
-        if b[i..].starts_with(b"\"\"\"") {
+        if starts(i, b"\"\"\"") {
             i += 3;
-            while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            while at(i).is_some() && !starts(i, b"\"\"\"") {
+                i += step(i);
             }
             i += 3;
         } else if c == b'"' {
             i += 1;
-            while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            while at(i).is_some_and(|x| x != b'"' && x != b'\n') {
+                i += step(i);
             }
             i += 1;
         } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' {
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-' | b'+'))
-            {
+            while at(i).is_some_and(|x| {
+                x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-' | b'+')
+            }) {
                 i += 1;
             }
-        } else if b[i..].starts_with(b"...") {
+        } else if starts(i, b"...") {
             i += 3;
         } else {
             i += 1;

@@ -137,12 +137,14 @@ impl WorkAdmission {
         let roles = [Role::Clinician, Role::Region, Role::Ministry]
             .into_iter()
             .map(|r| {
-                let n = settings.concurrent.of(r).max(1) as usize;
+                let n = usize::try_from(settings.concurrent.of(r).max(1)).unwrap_or(usize::MAX);
                 (r, Arc::new(Semaphore::new(n)))
             })
             .collect();
         Self {
-            heavy: Arc::new(Semaphore::new(settings.heavy_concurrent.max(1) as usize)),
+            heavy: Arc::new(Semaphore::new(
+                usize::try_from(settings.heavy_concurrent.max(1)).unwrap_or(usize::MAX),
+            )),
             settings,
             roles,
             users: Arc::new(Mutex::new(HashMap::new())),
@@ -197,7 +199,7 @@ impl WorkAdmission {
         {
             let mut users = self.users.lock().map_err(|_| Refusal::Busy)?;
             let n = users.entry(user.clone()).or_default();
-            if *n >= self.settings.per_user.max(1) as usize {
+            if u64::try_from(*n).unwrap_or(u64::MAX) >= self.settings.per_user.max(1) {
                 meter.overloaded.store(true, Ordering::SeqCst);
                 return Err(Refusal::Busy);
             }

@@ -101,7 +101,8 @@ impl Clinic {
         let Some((rows, total)) = found else {
             return Err(access::forbidden());
         };
-        let mut conn = Connection::new(offset > 0, (offset + rows.len()) < total as usize);
+        let seen = i64::try_from(offset + rows.len()).unwrap_or(i64::MAX);
+        let mut conn = Connection::new(offset > 0, seen < total);
         for (i, (row, plans)) in rows.into_iter().enumerate() {
             conn.edges.push(Edge::new(
                 offset + i,

@@ -19,8 +19,8 @@ impl Cpr {
     /// Accepts 10 digits, or 6 digits, a dash and 4 digits (the dash is dropped).
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let b = raw.as_bytes();
-        let digits: String = if b.len() == 11 && b[6] == b'-' {
-            format!("{}{}", &raw[..6], &raw[7..])
+        let digits: String = if b.len() == 11 && b.get(6) == Some(&b'-') {
+            raw.chars().filter(|c| *c != '-').collect()
         } else {
             raw.to_string()
         };

@@ -15,27 +15,36 @@ fn digits(b: &[u8]) -> Option<u32> {
 }
 
 fn ymd(b: &[u8]) -> Option<NaiveDate> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *b else {
         return None;
-    }
-    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    };
+    let (y, m, d) = (
+        digits(&[y1, y2, y3, y4])?,
+        digits(&[m1, m2])?,
+        digits(&[d1, d2])?,
+    );
     if y == 0 {
         return None;
     }
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
+/// `YYYY-MM-DD` in shape: ten bytes, digits but for the two dashes.
+fn date_shaped(b: &[u8]) -> bool {
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
 /// A calendar date written `YYYY-MM-DD` exactly (no other spelling), and real.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
     let b = raw.as_bytes();
-    if b.len() != 10
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-    {
+    if !date_shaped(b) {
         return Err(Invalid::new("not a date (YYYY-MM-DD)"));
     }
     ymd(b).ok_or_else(|| Invalid::new("not a real calendar date"))
@@ -52,36 +61,39 @@ impl Timestamp {
             Invalid::new("not an RFC 3339 timestamp with offset (YYYY-MM-DDTHH:MM:SS±HH:MM or …Z)")
         };
         let b = raw.as_bytes();
-        if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        let Some((date_part, time_part)) = b.split_at_checked(10) else {
+            return Err(shape());
+        };
+        let [b'T', h1, h2, b':', m1, m2, b':', s1, s2, ref after @ ..] = *time_part else {
+            return Err(shape());
+        };
+        if !date_shaped(date_part) {
             return Err(shape());
         }
-        let date_ok = b[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-        if !date_ok || b[4] != b'-' || b[7] != b'-' {
-            return Err(shape());
-        }
-        let (h, mi, s) = (digits(&b[11..13]), digits(&b[14..16]), digits(&b[17..19]));
+        let (h, mi, s) = (digits(&[h1, h2]), digits(&[m1, m2]), digits(&[s1, s2]));
         let (Some(h), Some(mi), Some(s)) = (h, mi, s) else {
             return Err(shape());
         };
-        let mut rest = &b[19..];
+        let mut rest = after;
         let mut nanos = 0u32;
-        if rest.first() == Some(&b'.') {
-            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if n == 0 {
+        if let [b'.', fraction_on @ ..] = rest {
+            let n = fraction_on
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let Some((frac, after_fraction)) = fraction_on.split_at_checked(n).filter(|_| n > 0)
+            else {
                 return Err(shape());
-            }
+            };
             // Microsecond precision, as the feeds' other readers keep.
-            let frac = &rest[1..1 + n];
+            let kept = frac.len().min(6);
             let micros = frac
                 .iter()
                 .take(6)
                 .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-                * 10u32.pow(6u32.saturating_sub(n as u32));
+                * 10u32.pow(u32::try_from(6 - kept).unwrap_or(0));
             nanos = micros * 1000;
-            rest = &rest[1 + n..];
+            rest = after_fraction;
         }
         let offset_secs = match rest {
             [b'Z'] => 0,
@@ -102,7 +114,7 @@ impl Timestamp {
             _ => return Err(shape()),
         };
         let real = || Invalid::new("not a real date and time");
-        let date = ymd(&b[..10]).ok_or_else(real)?;
+        let date = ymd(date_part).ok_or_else(real)?;
         let time = NaiveTime::from_hms_nano_opt(h, mi, s, nanos).ok_or_else(real)?;
         let offset = FixedOffset::east_opt(offset_secs).ok_or_else(real)?;
         let local = offset
@@ -180,12 +192,11 @@ impl IsoWeek {
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let bad = || Invalid::new("not an ISO week (YYYY-Www)");
-        let b = raw.as_bytes();
-        if b.len() != 8 || b[4] != b'-' || b[5] != b'W' {
+        let [y1, y2, y3, y4, b'-', b'W', w1, w2] = *raw.as_bytes() else {
             return Err(bad());
-        }
-        let year = digits(&b[..4]).ok_or_else(bad)?;
-        let week = digits(&b[6..]).ok_or_else(bad)?;
+        };
+        let year = digits(&[y1, y2, y3, y4]).ok_or_else(bad)?;
+        let week = digits(&[w1, w2]).ok_or_else(bad)?;
         let year = i32::try_from(year).map_err(|_| bad())?;
         NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon)
             .ok_or_else(|| Invalid::new("no such week in that year"))?;

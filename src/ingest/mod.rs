@@ -433,14 +433,14 @@ fn read_line_bounded(
             return Ok((consumed, cut));
         }
         let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..=i], true),
+            Some(i) => (available.get(..=i).unwrap_or(available), true),
             None => (available, false),
         };
         let room = max.saturating_sub(buf.len());
         if chunk.len() > room {
             cut = true;
         }
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        buf.extend(chunk.iter().take(room));
         let n = chunk.len();
         reader.consume(n);
         consumed += n;

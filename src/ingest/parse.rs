@@ -270,7 +270,7 @@ impl PlanRecord {
             put(&m.measured_on.to_string());
         }
         let digest = h.finalize();
-        hex::encode(&digest[..16])
+        hex::encode(digest.get(..16).unwrap_or(&digest))
     }
 }
 
@@ -387,7 +387,7 @@ pub fn milestone(line: &str, limits: &ImportSettings) -> Parsed<MilestoneRecord>
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let number = match f.get("number").and_then(Value::as_i64) {
-        Some(n) if (1..=i64::from(i32::MAX)).contains(&n) => n as i32,
+        Some(n) if n >= 1 && i32::try_from(n).is_ok() => i32::try_from(n).unwrap_or(i32::MAX),
         _ => return Err(f.reject("number", "must be a whole number of 1 or more")),
     };
     Ok(MilestoneRecord {

@@ -183,7 +183,7 @@ impl Patient {
         let mut plans = self.load_plans(ctx).await?;
         if let Some(t) = r#type {
             let t = domain::PlanType::from(t).as_str();
-            plans.retain(|p| p.latest().plan_type == t);
+            plans.retain(|p| p.latest().is_ok_and(|v| v.plan_type == t));
         }
         Ok(plans)
     }
@@ -240,9 +240,11 @@ impl CarePlan {
             .find(|p| p.opaque_id() == id))
     }
 
-    fn latest(&self) -> &PlanVersionRow {
-        // Built with one version at least; the last is the highest.
-        &self.versions[self.versions.len() - 1]
+    /// The highest version: the last, as they are kept in version order.
+    fn latest(&self) -> gql::Result<&PlanVersionRow> {
+        self.versions
+            .last()
+            .ok_or_else(|| gql::internal("a care plan without versions"))
     }
     fn opaque_id(&self) -> String {
         format!("{}:{}", self.source, self.plan_id)
@@ -268,17 +270,17 @@ impl CarePlan {
     async fn r#type(&self) -> gql::Result<PlanType> {
         Ok(stored(
             "plan type",
-            domain::PlanType::parse(&self.latest().plan_type),
+            domain::PlanType::parse(&self.latest()?.plan_type),
         )?
         .into())
     }
     /// The clinic that made the current version.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        Clinic::by_id(ctx, &self.latest().ydernummer).await
+        Clinic::by_id(ctx, &self.latest()?.ydernummer).await
     }
     /// The current (highest) version.
-    async fn current(&self) -> PlanVersion {
-        PlanVersion(self.latest().clone())
+    async fn current(&self) -> gql::Result<PlanVersion> {
+        Ok(PlanVersion(self.latest()?.clone()))
     }
     /// Every version, oldest first (historik).
     async fn history(&self) -> Vec<PlanVersion> {

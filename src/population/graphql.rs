@@ -197,9 +197,12 @@ fn tally(rows: &[Counted], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDat
             .iter()
             .position(|(_, lo, hi)| age >= *lo && hi.is_none_or(|h| age <= h))
         {
-            out.bands[b].add(r.key);
+            if let Some(band) = out.bands.get_mut(b) {
+                band.add(r.key);
+            }
         }
-        out.sexes[usize::from(r.sex != "F")].add(r.key);
+        let [female, male] = &mut out.sexes;
+        if r.sex == "F" { female } else { male }.add(r.key);
     }
     out
 }

@@ -44,7 +44,11 @@ impl Counted {
     }
     /// A plan of this type (from any clinic) on or before `d`.
     pub fn planned(&self, t: PlanType, d: NaiveDate) -> bool {
-        self.first_plan[type_slot(t)].is_some_and(|first| first <= d)
+        self.first_plan
+            .get(type_slot(t))
+            .copied()
+            .flatten()
+            .is_some_and(|first| first <= d)
     }
 }
 

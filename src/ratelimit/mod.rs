@@ -28,7 +28,8 @@ impl Verdict {
         match self {
             Verdict::Allowed => None,
             Verdict::Limited { retry_after } => {
-                Some(retry_after.as_millis().div_ceil(1000).max(1) as u64)
+                let secs = retry_after.as_millis().div_ceil(1000);
+                Some(u64::try_from(secs).unwrap_or(u64::MAX).max(1))
             }
         }
     }
@@ -90,7 +91,7 @@ impl RateLimiter {
     /// personal identifiers as subjects, and keys end up in Redis and in memory dumps.
     pub async fn check_principal(&self, role: Role, sub: &str, cost: u32) -> Verdict {
         let digest = Sha256::digest(sub.as_bytes());
-        let hashed = hex::encode(&digest[..16]);
+        let hashed = hex::encode(digest.get(..16).unwrap_or(&digest));
         self.take(
             format!("p:{role}:{hashed}"),
             self.settings.for_role(role),

@@ -546,8 +546,10 @@ impl RolloutQuery {
             snap.activity(&question, deadline)
         })
         .await?;
-        let truncated = groups.len() > limit as usize;
-        groups.truncate(limit as usize);
+        // 1–1000, checked above.
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let truncated = groups.len() > limit;
+        groups.truncate(limit);
         // Each cell is controlled on its own set of persons, so cutting rows at `limit` hides
         // nothing that another row or the total would give away.
         let rows = groups

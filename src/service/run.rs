@@ -25,7 +25,7 @@ pub async fn execute(
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(
-                timeout_ms = deadline.as_millis() as u64,
+                timeout_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
                 "request stopped at server.request_timeout_ms"
             );
             Err(ApiError::new(

@@ -2,6 +2,14 @@
 //! default, PostgreSQL when FORLOEB_TEST_POSTGRES_URL is set). One test binary on purpose:
 //! every extra binary costs a link of the whole crate.
 
+// A test or benchmark stops at the first thing it did not expect; that is how it reports.
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
 mod access;
 mod auth;
 mod availability;
