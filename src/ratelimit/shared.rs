@@ -3,7 +3,8 @@
 
 use super::Verdict;
 use crate::config::Bucket;
-use diesel::r2d2::{ManageConnection, Pool};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
 use std::time::Duration;
 
 const SCRIPT: &str = r"
@@ -25,75 +26,51 @@ return wait
 ";
 
 pub struct Buckets {
-    pool: Pool<Manager>,
+    /// Cheap to clone; reconnects by itself after Redis went away, bounded by the timeouts.
+    manager: ConnectionManager,
+    script: Script,
     prefix: String,
-}
-
-impl Buckets {
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let pool = Pool::builder()
-            .max_size(8)
-            .min_idle(Some(0))
-            .connection_timeout(timeout)
-            // Connection failures are reported by `take`; r2d2's own log would repeat them.
-            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-            .build_unchecked(Manager { client, timeout });
-        Ok(Self {
-            pool,
-            prefix: prefix.to_string(),
-        })
-    }
-
-    /// Runs on the blocking pool: the client is synchronous and bounded by the timeout.
-    pub async fn take(&self, key: String, bucket: Bucket, cost: u32) -> Result<Verdict, String> {
-        let pool = self.pool.clone();
-        let key = format!("{}:{key}", self.prefix);
-        actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let wait_ms: u64 = redis::cmd("EVAL")
-                .arg(SCRIPT)
-                .arg(1)
-                .arg(&key)
-                .arg(bucket.per_second)
-                .arg(bucket.burst)
-                .arg(cost)
-                .query(&mut *conn)
-                .map_err(|e| e.to_string())?;
-            Ok(if wait_ms == 0 {
-                Verdict::Allowed
-            } else {
-                Verdict::Limited {
-                    retry_after: Duration::from_millis(wait_ms),
-                }
-            })
-        })
-        .await
-        .map_err(|e| e.to_string())?
-    }
-}
-
-struct Manager {
-    client: redis::Client,
     timeout: Duration,
 }
 
-impl ManageConnection for Manager {
-    type Connection = redis::Connection;
-    type Error = redis::RedisError;
-
-    fn connect(&self) -> Result<redis::Connection, redis::RedisError> {
-        let conn = self.client.get_connection_with_timeout(self.timeout)?;
-        conn.set_read_timeout(Some(self.timeout))?;
-        conn.set_write_timeout(Some(self.timeout))?;
-        Ok(conn)
+impl Buckets {
+    /// Connects lazily, on the first request: a gateway starts whether Redis answers or not.
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // One quick retry: a request waits for Redis at most about twice the timeout
+            // before it falls back to this process's own buckets.
+            .set_number_of_retries(1);
+        Ok(Self {
+            manager: ConnectionManager::new_lazy_with_config(client, config)?,
+            script: Script::new(SCRIPT),
+            prefix: prefix.to_string(),
+            timeout,
+        })
     }
 
-    fn is_valid(&self, conn: &mut redis::Connection) -> Result<(), redis::RedisError> {
-        redis::cmd("PING").query::<String>(conn).map(|_| ())
-    }
-
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !redis::ConnectionLike::is_open(conn)
+    pub async fn take(&self, key: String, bucket: Bucket, cost: u32) -> Result<Verdict, String> {
+        let key = format!("{}:{key}", self.prefix);
+        let mut conn = self.manager.clone();
+        let mut invocation = self.script.key(&key);
+        invocation
+            .arg(bucket.per_second)
+            .arg(bucket.burst)
+            .arg(cost);
+        let call = invocation.invoke_async::<u64>(&mut conn);
+        // Bounded as a whole as well: connecting, the script's first load and the call.
+        let wait_ms = actix_web::rt::time::timeout(self.timeout * 3, call)
+            .await
+            .map_err(|_| format!("no answer within {} ms", (self.timeout * 3).as_millis()))?
+            .map_err(|e| e.to_string())?;
+        Ok(if wait_ms == 0 {
+            Verdict::Allowed
+        } else {
+            Verdict::Limited {
+                retry_after: Duration::from_millis(wait_ms),
+            }
+        })
     }
 }

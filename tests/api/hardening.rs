@@ -248,15 +248,9 @@ fn rate_limits_per_user_and_per_address_answer_429_with_retry_after() {
 /// FORLOEB_TEST_REDIS_URL (CI sets it), else 127.0.0.1:6379 if something listens there.
 #[test]
 fn a_redis_shared_budget_holds_across_two_gateway_processes() {
-    let url = match std::env::var("FORLOEB_TEST_REDIS_URL") {
-        Ok(u) if !u.is_empty() => u,
-        _ if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() => {
-            "redis://127.0.0.1:6379".to_string()
-        }
-        _ => {
-            eprintln!("skipped: no Redis (set FORLOEB_TEST_REDIS_URL)");
-            return;
-        }
+    let Some(url) = redis_url() else {
+        eprintln!("skipped: no Redis (set FORLOEB_TEST_REDIS_URL)");
+        return;
     };
     let db = helpers::TestDb::new();
     let out = helpers::forloeb()
@@ -299,6 +293,74 @@ fn a_redis_shared_budget_holds_across_two_gateway_processes() {
     let log = [log_a, log_b].concat().join("\n");
     assert!(!log.contains("Redis unreachable"), "{log}");
     assert!(!log.contains(PATIENT), "a CPR number reached the log");
+}
+
+/// Redis goes away and comes back (a relay the test cuts): meanwhile the process limits on its
+/// own buckets and keeps answering; afterwards the connection manager has reconnected and the
+/// shared bucket, spent before the outage, counts again.
+#[test]
+fn a_redis_outage_falls_back_and_the_shared_budget_returns_with_redis() {
+    let Some(redis) = redis_url() else {
+        eprintln!("skipped: no Redis (set FORLOEB_TEST_REDIS_URL)");
+        return;
+    };
+    let upstream = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    let relay = helpers::Relay::start(upstream);
+    let prefix = format!("forloeb-test:{}", uuid::Uuid::new_v4().simple());
+    let app = loaded_with(|s| {
+        shipped_defaults(s);
+        s.rate_limit.store =
+            forloeb_gateway::config::Secret::new(format!("redis://127.0.0.1:{}", relay.port));
+        s.rate_limit.key_prefix = prefix.clone();
+        s.rate_limit.redis_timeout_ms = 200;
+        s.rate_limit.patient = forloeb_gateway::config::Bucket {
+            per_second: 0.001,
+            burst: 3,
+        };
+    });
+    let body = json!({ "documentId": document_id(&operation("MyPlans")) });
+    let me = patient(PATIENT);
+    let call = || post_as(&app, &me, &body).status;
+    // Two of the shared burst of three.
+    assert_eq!([call(), call()], [200, 200]);
+    relay.cut();
+    // Redis unreachable: this process's own (full) bucket answers, without a long wait.
+    let started = Instant::now();
+    assert_eq!(call(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    relay.restore();
+    // Back on the shared bucket: one token left there (a local bucket would have two).
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        statuses.push(call());
+        if statuses.contains(&429) {
+            break;
+        }
+    }
+    assert!(
+        statuses.contains(&429) && statuses.iter().filter(|s| **s == 200).count() <= 1,
+        "after the outage: {statuses:?}"
+    );
+}
+
+/// Redis for the tests that need one: FORLOEB_TEST_REDIS_URL, else 127.0.0.1:6379 if
+/// something listens there.
+fn redis_url() -> Option<String> {
+    match std::env::var("FORLOEB_TEST_REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::net::TcpStream::connect("127.0.0.1:6379").is_ok() => {
+            Some("redis://127.0.0.1:6379".to_string())
+        }
+        _ => None,
+    }
 }
 
 /// With Redis unreachable the process limits on its own buckets and keeps answering.
