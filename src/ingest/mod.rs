@@ -6,6 +6,7 @@
 mod parse;
 mod pg_bulk;
 mod progress;
+mod rows;
 mod store;
 
 pub use parse::Rejection;
@@ -20,52 +21,62 @@ use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// The feeds, in the order their references require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FeedKind {
-    Clusters,
-    Clinics,
-    Patients,
-    Plans,
-    AppEvents,
-    Milestones,
+/// Every feed in one table, in the order their references require (clusters before the
+/// clinics that name them, clinics before patients and plans, plans before the app events
+/// that name them): its file, the table it fills, how a line parses and how a batch is stored.
+macro_rules! feeds {
+    ($($kind:ident: $file:literal, $table:literal, $parse:path, $store:path;)+) => {
+        /// The feeds, in the order their references require.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+        pub enum FeedKind {
+            $($kind),+
+        }
+
+        impl FeedKind {
+            pub const ORDER: [FeedKind; <[&str]>::len(&[$(stringify!($kind)),+])] =
+                [$(FeedKind::$kind),+];
+
+            pub fn file_name(self) -> &'static str {
+                match self {
+                    $(FeedKind::$kind => $file),+
+                }
+            }
+
+            /// The table this feed fills.
+            fn table(self) -> &'static str {
+                match self {
+                    $(FeedKind::$kind => $table),+
+                }
+            }
+        }
+
+        impl Importer<'_> {
+            /// One file of `kind` through its parser and its store.
+            fn feed(
+                &mut self,
+                kind: FeedKind,
+                name: &str,
+                reader: impl BufRead + Send,
+                size: Option<u64>,
+            ) -> Result<FileSummary, ImportError> {
+                match kind {
+                    $(FeedKind::$kind => self.pipeline(kind, name, reader, size, $parse, $store)),+
+                }
+            }
+        }
+    };
+}
+
+feeds! {
+    Clusters: "clusters.ndjson", "clusters", parse::cluster, store::clusters;
+    Clinics: "clinics.ndjson", "clinics", parse::clinic, store::clinics;
+    Patients: "patients.ndjson", "patients", parse::patient, store::patients;
+    Plans: "plans.ndjson", "plan_versions", parse::plan, store::plans;
+    AppEvents: "app_events.ndjson", "app_events", parse::app_event, store::app_events;
+    Milestones: "milestones.ndjson", "milestones", parse::milestone, store::milestones;
 }
 
 impl FeedKind {
-    /// Clusters before the clinics that name them, clinics before patients and plans, plans
-    /// before the app events that name them.
-    pub const ORDER: [FeedKind; 6] = [
-        FeedKind::Clusters,
-        FeedKind::Clinics,
-        FeedKind::Patients,
-        FeedKind::Plans,
-        FeedKind::AppEvents,
-        FeedKind::Milestones,
-    ];
-
-    pub fn file_name(self) -> &'static str {
-        match self {
-            FeedKind::Clusters => "clusters.ndjson",
-            FeedKind::Clinics => "clinics.ndjson",
-            FeedKind::Patients => "patients.ndjson",
-            FeedKind::Plans => "plans.ndjson",
-            FeedKind::AppEvents => "app_events.ndjson",
-            FeedKind::Milestones => "milestones.ndjson",
-        }
-    }
-
-    /// The table this feed fills.
-    fn table(self) -> &'static str {
-        match self {
-            FeedKind::Clusters => "clusters",
-            FeedKind::Clinics => "clinics",
-            FeedKind::Patients => "patients",
-            FeedKind::Plans => "plan_versions",
-            FeedKind::AppEvents => "app_events",
-            FeedKind::Milestones => "milestones",
-        }
-    }
-
     /// Refreshes PostgreSQL's statistics of the table. An import starts on small or empty
     /// tables; without this the planner keeps believing they are small and answers the
     /// batch lookups (`= ANY(…)`) with sequential scans, which measured minutes per query at
@@ -222,34 +233,7 @@ impl<'a> Importer<'a> {
         reader: impl BufRead + Send,
         size: Option<u64>,
     ) -> Result<FileSummary, ImportError> {
-        let mut summary = match kind {
-            FeedKind::Clusters => {
-                self.pipeline(kind, name, reader, size, parse::cluster, store::clusters)
-            }
-            FeedKind::Clinics => {
-                self.pipeline(kind, name, reader, size, parse::clinic, store::clinics)
-            }
-            FeedKind::Patients => {
-                self.pipeline(kind, name, reader, size, parse::patient, store::patients)
-            }
-            FeedKind::Plans => self.pipeline(kind, name, reader, size, parse::plan, store::plans),
-            FeedKind::AppEvents => self.pipeline(
-                kind,
-                name,
-                reader,
-                size,
-                parse::app_event,
-                store::app_events,
-            ),
-            FeedKind::Milestones => self.pipeline(
-                kind,
-                name,
-                reader,
-                size,
-                parse::milestone,
-                store::milestones,
-            ),
-        }?;
+        let mut summary = self.feed(kind, name, reader, size)?;
         summary.stored = kind.stored(self.conn).map_err(|error| ImportError::Db {
             file: name.to_string(),
             error,

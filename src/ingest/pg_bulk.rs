@@ -6,7 +6,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
 use diesel::RunQueryDsl;
 
-use super::store::{EventRow, PatientRow, PlanRow};
+use super::rows::{EventRow, PatientRow, PlanRow};
 
 /// One column of `rows` as an array parameter, borrowing the strings.
 fn texts<'a, R>(rows: &'a [R], f: impl Fn(&'a R) -> &'a str) -> Vec<&'a str> {

@@ -6,12 +6,12 @@ use super::parse::{
     AppEventRecord, ClinicRecord, ClusterRecord, MilestoneRecord, PatientRecord, PlanRecord,
     Rejection,
 };
+use super::rows::{ClinicRow, ClusterRow, EventRow, MilestoneRow, PatientRow, PlanRow};
 use crate::db::tables::{app_events, clinics, clusters, milestones, patients, plan_versions};
 use crate::db::{DbConnection, DbError};
 use crate::domain::PlanType;
 use crate::domain::{Cpr, Sex};
 use crate::on_backend;
-use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use std::collections::{HashMap, HashSet};
@@ -110,165 +110,134 @@ fn unknown_clinic() -> Rejection {
     Rejection::new("ydernummer", "unknown clinic (load clinics.ndjson first)")
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = clusters)]
-struct ClusterRow {
-    cluster_id: String,
-    name: String,
-    region_code: String,
+/// A feed whose lines upsert one row each by key (clusters, clinics, milestones): the stored
+/// rows of a batch's keys are read, each record settles against them (`settle`), and the rows
+/// that changed are upserted one by one (these tables are small, and later feeds reference
+/// them).
+trait UpsertFeed {
+    type Record;
+    type Key: Eq + Hash + Ord + Clone;
+    type Row: PartialEq;
+    /// The row a record asks for, or why it is refused (its references checked here).
+    fn row(&self, record: &Self::Record) -> Result<Self::Row, Rejection>;
+    fn key(row: &Self::Row) -> Self::Key;
+    /// The stored rows of these keys.
+    fn stored(conn: &mut DbConnection, keys: &[Self::Key]) -> QueryResult<Vec<Self::Row>>;
+    /// Inserts the row, or replaces the stored row of its key.
+    fn upsert(conn: &mut DbConnection, row: &Self::Row) -> QueryResult<usize>;
 }
 
-pub fn clusters(conn: &mut DbConnection, recs: &[ClusterRecord]) -> Result<Vec<Outcome>, DbError> {
-    let ids: Vec<&str> = recs.iter().map(|r| r.cluster_id.as_str()).collect();
-    let existing: Vec<(String, String, String)> = lookup(keys_per_lookup(conn), &ids, |keys| {
-        on_backend!(&mut *conn, |c| clusters::table
-            .filter(clusters::cluster_id.eq_any(keys))
-            .select((clusters::cluster_id, clusters::name, clusters::region_code))
-            .load(c))
+fn upsert_feed<F: UpsertFeed>(
+    conn: &mut DbConnection,
+    feed: &F,
+    recs: &[F::Record],
+) -> Result<Vec<Outcome>, DbError> {
+    let asked: Vec<Result<F::Row, Rejection>> = recs.iter().map(|r| feed.row(r)).collect();
+    let keys: Vec<F::Key> = asked.iter().flatten().map(F::key).collect();
+    let stored = lookup(keys_per_lookup(conn), &keys, |chunk| {
+        F::stored(&mut *conn, chunk)
     })?;
-    let state = existing
-        .into_iter()
-        .map(|(id, n, r)| (id, (n, r)))
-        .collect();
+    let state = stored.into_iter().map(|row| (F::key(&row), row)).collect();
     let (outcomes, changed) = settle(
         state,
-        recs.iter().map(|r| {
-            Ok((
-                r.cluster_id.clone(),
-                (r.name.clone(), r.region.as_str().to_string()),
-            ))
-        }),
+        asked.into_iter().map(|r| r.map(|row| (F::key(&row), row))),
     );
-    let rows: Vec<ClusterRow> = changed
-        .into_iter()
-        .map(|(cluster_id, (name, region_code))| ClusterRow {
-            cluster_id,
-            name,
-            region_code,
-        })
-        .collect();
-    // Few rows, referenced by clinics: upserted one by one.
-    for row in &rows {
-        on_backend!(conn, |c| diesel::insert_into(clusters::table)
-            .values(row)
-            .on_conflict(clusters::cluster_id)
-            .do_update()
-            .set((
-                clusters::name.eq(excluded(clusters::name)),
-                clusters::region_code.eq(excluded(clusters::region_code)),
-            ))
-            .execute(c))?;
+    for row in changed.values() {
+        F::upsert(conn, row)?;
     }
     Ok(outcomes)
 }
 
-#[derive(Insertable, Clone, PartialEq)]
-#[diesel(table_name = clinics)]
-struct ClinicRow {
-    ydernummer: String,
-    name: String,
-    region_code: String,
-    cluster_id: Option<String>,
-    opened_on: Option<NaiveDate>,
-    closed_on: Option<NaiveDate>,
+/// The key, lookup and upsert of an `UpsertFeed` whose rows are `$row` in `$table`, keyed by
+/// the column `$key`; an upsert replaces `$column`s.
+macro_rules! by_key {
+    ($row:ty, $table:ident, $key:ident, [$($column:ident),+]) => {
+        fn key(row: &$row) -> Self::Key {
+            Clone::clone(&row.$key)
+        }
+        fn stored(conn: &mut DbConnection, keys: &[Self::Key]) -> QueryResult<Vec<$row>> {
+            on_backend!(conn, |c| $table::table
+                .filter($table::$key.eq_any(keys))
+                .select(<$row>::as_select())
+                .load(c))
+        }
+        fn upsert(conn: &mut DbConnection, row: &$row) -> QueryResult<usize> {
+            on_backend!(conn, |c| diesel::insert_into($table::table)
+                .values(row)
+                .on_conflict($table::$key)
+                .do_update()
+                .set(($($table::$column.eq(excluded($table::$column)),)+))
+                .execute(c))
+        }
+    };
+}
+
+struct Clusters;
+
+impl UpsertFeed for Clusters {
+    type Record = ClusterRecord;
+    type Key = String;
+    type Row = ClusterRow;
+
+    fn row(&self, r: &ClusterRecord) -> Result<ClusterRow, Rejection> {
+        Ok(ClusterRow {
+            cluster_id: r.cluster_id.clone(),
+            name: r.name.clone(),
+            region_code: r.region.as_str().to_string(),
+        })
+    }
+    by_key!(ClusterRow, clusters, cluster_id, [name, region_code]);
+}
+
+pub fn clusters(conn: &mut DbConnection, recs: &[ClusterRecord]) -> Result<Vec<Outcome>, DbError> {
+    upsert_feed(conn, &Clusters, recs)
+}
+
+/// Clinics, checked against the clusters already stored: a clinic's cluster must exist and be
+/// of the clinic's region.
+struct Clinics {
+    cluster_regions: HashMap<String, String>,
+}
+
+impl UpsertFeed for Clinics {
+    type Record = ClinicRecord;
+    type Key = String;
+    type Row = ClinicRow;
+
+    fn row(&self, r: &ClinicRecord) -> Result<ClinicRow, Rejection> {
+        let region = r.region.as_str();
+        if let Some(cid) = &r.cluster_id {
+            if self.cluster_regions.get(cid).map(String::as_str) != Some(region) {
+                return Err(Rejection::new(
+                    "cluster_id",
+                    "unknown cluster, or a cluster of another region",
+                ));
+            }
+        }
+        Ok(ClinicRow {
+            ydernummer: r.ydernummer.to_string(),
+            name: r.name.clone(),
+            region_code: region.to_string(),
+            cluster_id: r.cluster_id.clone(),
+            opened_on: r.opened_on,
+            closed_on: r.closed_on,
+        })
+    }
+    by_key!(
+        ClinicRow,
+        clinics,
+        ydernummer,
+        [name, region_code, cluster_id, opened_on, closed_on]
+    );
 }
 
 pub fn clinics(conn: &mut DbConnection, recs: &[ClinicRecord]) -> Result<Vec<Outcome>, DbError> {
-    let cluster_regions: HashMap<String, String> = on_backend!(conn, |c| clusters::table
+    let cluster_regions = on_backend!(conn, |c| clusters::table
         .select((clusters::cluster_id, clusters::region_code))
         .load::<(String, String)>(c))?
     .into_iter()
     .collect();
-    let ids: Vec<&str> = recs.iter().map(|r| r.ydernummer.as_str()).collect();
-    type Existing = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-    );
-    let existing: Vec<Existing> = lookup(keys_per_lookup(conn), &ids, |keys| {
-        on_backend!(&mut *conn, |c| clinics::table
-            .filter(clinics::ydernummer.eq_any(keys))
-            .select((
-                clinics::ydernummer,
-                clinics::name,
-                clinics::region_code,
-                clinics::cluster_id,
-                clinics::opened_on,
-                clinics::closed_on,
-            ))
-            .load(c))
-    })?;
-    let state = existing
-        .into_iter()
-        .map(|(y, name, region_code, cluster_id, opened_on, closed_on)| {
-            let row = ClinicRow {
-                ydernummer: y.clone(),
-                name,
-                region_code,
-                cluster_id,
-                opened_on,
-                closed_on,
-            };
-            (y, row)
-        })
-        .collect();
-    let (outcomes, changed) = settle(
-        state,
-        recs.iter().map(|r| {
-            let region = r.region.as_str();
-            if let Some(cid) = &r.cluster_id {
-                if cluster_regions.get(cid).map(String::as_str) != Some(region) {
-                    return Err(Rejection::new(
-                        "cluster_id",
-                        "unknown cluster, or a cluster of another region",
-                    ));
-                }
-            }
-            let row = ClinicRow {
-                ydernummer: r.ydernummer.to_string(),
-                name: r.name.clone(),
-                region_code: region.to_string(),
-                cluster_id: r.cluster_id.clone(),
-                opened_on: r.opened_on,
-                closed_on: r.closed_on,
-            };
-            Ok((row.ydernummer.clone(), row))
-        }),
-    );
-    let rows: Vec<ClinicRow> = changed.into_values().collect();
-    // Few rows, referenced by patients and plans: upserted one by one.
-    for row in &rows {
-        on_backend!(conn, |c| diesel::insert_into(clinics::table)
-            .values(row)
-            .on_conflict(clinics::ydernummer)
-            .do_update()
-            .set((
-                clinics::name.eq(excluded(clinics::name)),
-                clinics::region_code.eq(excluded(clinics::region_code)),
-                clinics::cluster_id.eq(excluded(clinics::cluster_id)),
-                clinics::opened_on.eq(excluded(clinics::opened_on)),
-                clinics::closed_on.eq(excluded(clinics::closed_on)),
-            ))
-            .execute(c))?;
-    }
-    Ok(outcomes)
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = patients)]
-pub struct PatientRow {
-    pub cpr: String,
-    pub ydernummer: String,
-    pub listed: bool,
-    pub birth_date: NaiveDate,
-    pub sex: String,
-    pub has_kol: bool,
-    pub has_dm2: bool,
-    pub has_ihd: bool,
-    pub diagnoses: String,
+    upsert_feed(conn, &Clinics { cluster_regions }, recs)
 }
 
 /// A patient's stored listing, compared as a whole (the diagnoses in their canonical JSON,
@@ -358,25 +327,6 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
         .collect();
     insert_all!(conn, patients::table, rows, super::pg_bulk::patients);
     Ok(outcomes)
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = plan_versions, treat_none_as_default_value = false)]
-pub struct PlanRow {
-    pub source: String,
-    pub plan_id: String,
-    pub version: i32,
-    pub cpr: String,
-    pub ydernummer: String,
-    pub plan_type: String,
-    pub created_at: i64,
-    pub local_date: NaiveDate,
-    pub status: String,
-    pub next_control: Option<NaiveDate>,
-    pub is_new: bool,
-    pub content_hash: String,
-    pub goals: String,
-    pub measurements: String,
 }
 
 /// The order that decides which version of a patient's plans of one type is the new one.
@@ -518,17 +468,6 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
     Ok(outcomes)
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = app_events)]
-pub struct EventRow {
-    pub cpr: String,
-    pub source: String,
-    pub plan_id: String,
-    pub at: i64,
-    pub event: String,
-    pub local_date: NaiveDate,
-}
-
 pub fn app_events(
     conn: &mut DbConnection,
     recs: &[AppEventRecord],
@@ -599,64 +538,27 @@ pub fn app_events(
     Ok(outcomes)
 }
 
-#[derive(Insertable, PartialEq)]
-#[diesel(table_name = milestones)]
-struct MilestoneRow {
-    number: i32,
-    text: String,
-    planned: NaiveDate,
-    reached: Option<NaiveDate>,
+struct Milestones;
+
+impl UpsertFeed for Milestones {
+    type Record = MilestoneRecord;
+    type Key = i32;
+    type Row = MilestoneRow;
+
+    fn row(&self, r: &MilestoneRecord) -> Result<MilestoneRow, Rejection> {
+        Ok(MilestoneRow {
+            number: r.number,
+            text: r.text.clone(),
+            planned: r.planned,
+            reached: r.reached,
+        })
+    }
+    by_key!(MilestoneRow, milestones, number, [text, planned, reached]);
 }
 
 pub fn milestones(
     conn: &mut DbConnection,
     recs: &[MilestoneRecord],
 ) -> Result<Vec<Outcome>, DbError> {
-    let stored: Vec<(i32, String, NaiveDate, Option<NaiveDate>)> =
-        on_backend!(conn, |c| milestones::table
-            .select((
-                milestones::number,
-                milestones::text,
-                milestones::planned,
-                milestones::reached
-            ))
-            .load(c))?;
-    let state = stored
-        .into_iter()
-        .map(|(number, text, planned, reached)| {
-            let row = MilestoneRow {
-                number,
-                text,
-                planned,
-                reached,
-            };
-            (number, row)
-        })
-        .collect();
-    let (outcomes, changed) = settle(
-        state,
-        recs.iter().map(|r| {
-            let row = MilestoneRow {
-                number: r.number,
-                text: r.text.clone(),
-                planned: r.planned,
-                reached: r.reached,
-            };
-            Ok((r.number, row))
-        }),
-    );
-    let rows: Vec<MilestoneRow> = changed.into_values().collect();
-    for row in &rows {
-        on_backend!(conn, |c| diesel::insert_into(milestones::table)
-            .values(row)
-            .on_conflict(milestones::number)
-            .do_update()
-            .set((
-                milestones::text.eq(excluded(milestones::text)),
-                milestones::planned.eq(excluded(milestones::planned)),
-                milestones::reached.eq(excluded(milestones::reached)),
-            ))
-            .execute(c))?;
-    }
-    Ok(outcomes)
+    upsert_feed(conn, &Milestones, recs)
 }
