@@ -45,6 +45,15 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// A stored value did not parse into its domain type as a row was read (a row written by
+    /// hand, or by a bug): the row is refused, never defaulted.
+    pub fn is_unparsable(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DeserializationError(_))
+        )
+    }
+
     /// PostgreSQL cancelled the statement at `database.statement_timeout_ms`.
     pub fn is_statement_timeout(&self) -> bool {
         // diesel does not expose the SQLSTATE (57014); the message is PostgreSQL's own, and

@@ -20,6 +20,14 @@ impl Ydernummer {
     }
 }
 
+/// Read back from the database (diesel `deserialize_as = String`).
+impl TryFrom<String> for Ydernummer {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
 impl fmt::Display for Ydernummer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -55,6 +63,14 @@ macro_rules! vocabulary {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        /// Read back from the database (diesel `deserialize_as = String`).
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(raw: String) -> Result<Self, Invalid> {
+                Self::parse(&raw)
             }
         }
 

@@ -37,6 +37,18 @@ pub struct Diagnosis {
     pub plan_type: PlanType,
 }
 
+/// A list of these as stored: a JSON array, read back whole or not at all (diesel
+/// `deserialize_as = String`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredList<T>(pub Vec<T>);
+
+impl<T: for<'de> Deserialize<'de>> TryFrom<String> for StoredList<T> {
+    type Error = serde_json::Error;
+    fn try_from(stored: String) -> Result<Self, serde_json::Error> {
+        from_stored(&stored).map(StoredList)
+    }
+}
+
 /// The stored form of a list of these: a JSON array.
 pub fn to_stored<T: Serialize>(items: &[T]) -> String {
     // Serializing plain structs of strings, numbers, dates and booleans cannot fail.

@@ -15,6 +15,14 @@ pub enum Sex {
     Male,
 }
 
+/// Read back from the database (diesel `deserialize_as = String`).
+impl TryFrom<String> for Cpr {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
 impl Cpr {
     /// Accepts 10 digits, or 6 digits, a dash and 4 digits (the dash is dropped).
     pub fn parse(raw: &str) -> Result<Self, Invalid> {

@@ -8,7 +8,7 @@ mod json;
 mod time;
 
 pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydernummer};
-pub use content::{from_stored, to_stored, Diagnosis, Goal, Measurement};
+pub use content::{from_stored, to_stored, Diagnosis, Goal, Measurement, StoredList};
 pub use cpr::{Cpr, Sex};
 pub use json::parse_unique;
 pub use time::{parse_date, IsoWeek, Timestamp};

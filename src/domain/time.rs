@@ -55,6 +55,16 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, Invalid> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(DateTime<Utc>);
 
+/// Read back from the database, where instants are stored as microseconds since the epoch
+/// (diesel `deserialize_as = i64`).
+impl TryFrom<i64> for Timestamp {
+    type Error = Invalid;
+    fn try_from(micros: i64) -> Result<Self, Invalid> {
+        Self::from_micros(micros)
+            .ok_or_else(|| Invalid::new(format!("{micros} µs is no representable instant")))
+    }
+}
+
 impl Timestamp {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let shape = || {

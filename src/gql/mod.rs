@@ -251,6 +251,10 @@ pub fn internal(detail: impl std::fmt::Display) -> async_graphql::Error {
 }
 
 pub fn db_error(e: DbError) -> async_graphql::Error {
+    if e.is_unparsable() {
+        UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return internal(format!("a stored value does not parse: {e}"));
+    }
     if e.is_statement_timeout() {
         tracing::warn!("a statement ran past database.statement_timeout_ms and was cancelled");
         return async_graphql::Error::new(

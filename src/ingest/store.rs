@@ -242,7 +242,7 @@ pub fn clinics(conn: &mut DbConnection, recs: &[ClinicRecord]) -> Result<Vec<Out
 
 /// A patient's stored listing, compared as a whole (the diagnoses in their canonical JSON,
 /// and the plan types they name: KOL, DM2, IHD).
-#[derive(PartialEq)]
+#[derive(PartialEq, Queryable)]
 struct Listing {
     ydernummer: String,
     listed: bool,
@@ -253,32 +253,29 @@ struct Listing {
 pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<Outcome>, DbError> {
     let clinics = known_clinics(conn, recs.iter().map(|r| r.ydernummer.as_str()).collect())?;
     let cprs: Vec<&str> = recs.iter().map(|r| r.cpr.as_str()).collect();
-    type Stored = (String, String, bool, String, (bool, bool, bool));
+    /// A stored listing, its CPR number typed as it is read: one that does not parse fails
+    /// the batch rather than being skipped (and then written again).
+    #[derive(Queryable)]
+    struct Stored {
+        #[diesel(deserialize_as = String)]
+        cpr: Cpr,
+        listing: Listing,
+    }
     let stored: Vec<Stored> = lookup(keys_per_lookup(conn), &cprs, |keys| {
         on_backend!(&mut *conn, |c| patients::table
             .filter(patients::cpr.eq_any(keys))
             .select((
                 patients::cpr,
-                patients::ydernummer,
-                patients::listed,
-                patients::diagnoses,
-                (patients::has_kol, patients::has_dm2, patients::has_ihd),
+                (
+                    patients::ydernummer,
+                    patients::listed,
+                    patients::diagnoses,
+                    (patients::has_kol, patients::has_dm2, patients::has_ihd),
+                ),
             ))
             .load(c))
     })?;
-    // Stored CPR numbers were parsed on the way in, so they parse again.
-    let state: HashMap<Cpr, Listing> = stored
-        .into_iter()
-        .filter_map(|(cpr, ydernummer, listed, diagnoses, types)| {
-            let listing = Listing {
-                ydernummer,
-                listed,
-                diagnoses,
-                types,
-            };
-            Cpr::parse(&cpr).ok().map(|c| (c, listing))
-        })
-        .collect();
+    let state: HashMap<Cpr, Listing> = stored.into_iter().map(|s| (s.cpr, s.listing)).collect();
     let (outcomes, changed) = settle(
         state,
         recs.iter().map(|r| {

@@ -5,9 +5,9 @@ use super::patient_id::PatientIds;
 use super::repo::{self, Listing, PlanVersionRow};
 use crate::access::{self, AccessLogEntry, Scope, Viewer};
 use crate::clusters::graphql::Clinic;
-use crate::domain::{self, Cpr, Timestamp};
+use crate::domain::{self, Cpr};
 use crate::gql::{
-    self, bad_input, db_error, stored, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
+    self, bad_input, db_error, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
 };
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
@@ -64,7 +64,7 @@ impl Patient {
         listing: Listing,
         plans: Option<Vec<PlanVersionRow>>,
     ) -> gql::Result<Self> {
-        let cpr = Cpr::parse(&listing.cpr).map_err(gql::internal)?;
+        let cpr = listing.cpr.clone();
         let mut p = Self::audited(ctx, cpr, Some(listing))?;
         p.preloaded = plans.map(Arc::new);
         Ok(p)
@@ -107,7 +107,7 @@ impl Patient {
                     p.versions.push(row.clone())
                 }
                 _ => plans.push(CarePlan {
-                    source: row.source.clone(),
+                    source: row.source,
                     plan_id: row.plan_id.clone(),
                     versions: vec![row.clone()],
                 }),
@@ -115,7 +115,7 @@ impl Patient {
         }
         if let Some(own) = viewer.own_person() {
             for p in &plans {
-                trail.viewed(own, &p.source, &p.plan_id);
+                trail.viewed(own, p.source.as_str(), &p.plan_id);
             }
         }
         Ok(plans)
@@ -155,24 +155,21 @@ impl Patient {
         let Some(l) = &self.listing else {
             return Ok(None);
         };
-        Clinic::by_id(ctx, &l.ydernummer).await
+        Clinic::by_id(ctx, l.ydernummer.as_str()).await
     }
     /// Diagnoses (diagnoser) as the population feed gives them.
-    async fn diagnoses(&self) -> gql::Result<Vec<Diagnosis>> {
+    async fn diagnoses(&self) -> Vec<Diagnosis> {
         let Some(l) = &self.listing else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
-        let stored = stored(
-            "diagnoses",
-            domain::from_stored::<domain::Diagnosis>(&l.diagnoses),
-        )?;
-        Ok(stored
-            .into_iter()
+        l.diagnoses
+            .0
+            .iter()
             .map(|d| Diagnosis {
                 r#type: d.plan_type.into(),
                 since: Date(d.since),
             })
-            .collect())
+            .collect()
     }
     /// The patient's care plans (forløbsplaner), optionally of one type.
     async fn plans(
@@ -182,7 +179,7 @@ impl Patient {
     ) -> gql::Result<Vec<CarePlan>> {
         let mut plans = self.load_plans(ctx).await?;
         if let Some(t) = r#type {
-            let t = domain::PlanType::from(t).as_str();
+            let t = domain::PlanType::from(t);
             plans.retain(|p| p.latest().is_ok_and(|v| v.plan_type == t));
         }
         Ok(plans)
@@ -208,7 +205,7 @@ pub struct Diagnosis {
 
 /// A care plan (forløbsplan): every version of one plan, the current one first in interest.
 pub struct CarePlan {
-    source: String,
+    source: domain::Source,
     plan_id: String,
     /// In version order; never empty.
     versions: Vec<PlanVersionRow>,
@@ -259,8 +256,8 @@ impl CarePlan {
         ID(self.opaque_id())
     }
     /// The platform that delivered the plan (datakilde).
-    async fn source(&self) -> gql::Result<Source> {
-        Ok(stored("plan source", domain::Source::parse(&self.source))?.into())
+    async fn source(&self) -> Source {
+        self.source.into()
     }
     /// The plan's id at its source.
     async fn plan_id(&self) -> &str {
@@ -268,15 +265,11 @@ impl CarePlan {
     }
     /// The condition the plan is for.
     async fn r#type(&self) -> gql::Result<PlanType> {
-        Ok(stored(
-            "plan type",
-            domain::PlanType::parse(&self.latest()?.plan_type),
-        )?
-        .into())
+        Ok(self.latest()?.plan_type.into())
     }
     /// The clinic that made the current version.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        Clinic::by_id(ctx, &self.latest()?.ydernummer).await
+        Clinic::by_id(ctx, self.latest()?.ydernummer.as_str()).await
     }
     /// The current (highest) version.
     async fn current(&self) -> gql::Result<PlanVersion> {
@@ -299,14 +292,12 @@ impl PlanVersion {
         self.0.version
     }
     /// The version's status.
-    async fn status(&self) -> gql::Result<PlanStatus> {
-        Ok(stored("plan status", domain::PlanStatus::parse(&self.0.status))?.into())
+    async fn status(&self) -> PlanStatus {
+        self.0.status.into()
     }
     /// When the version was made (local time, Europe/Copenhagen, RFC 3339).
     async fn created_at(&self) -> String {
-        Timestamp::from_micros(self.0.created_at)
-            .map(|t| t.to_local_rfc3339())
-            .unwrap_or_default()
+        self.0.created_at.to_local_rfc3339()
     }
     /// The next annual check-up (årskontrol), if planned.
     async fn next_control(&self) -> Option<Date> {
@@ -319,28 +310,27 @@ impl PlanVersion {
     }
     /// The clinic that made this version.
     async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        Clinic::by_id(ctx, &self.0.ydernummer).await
+        Clinic::by_id(ctx, self.0.ydernummer.as_str()).await
     }
     /// Goals (mål), in the order the plan lists them.
-    async fn goals(&self) -> gql::Result<Vec<Goal>> {
-        let goals = stored("goals", domain::from_stored::<domain::Goal>(&self.0.goals))?;
-        Ok(goals
-            .into_iter()
+    async fn goals(&self) -> Vec<Goal> {
+        self.0
+            .goals
+            .0
+            .iter()
             .map(|g| Goal {
-                text: g.text,
+                text: g.text.clone(),
                 set_on: Date(g.set_on),
                 achieved: g.achieved,
             })
-            .collect())
+            .collect()
     }
     /// Measurements (målinger), in the order the plan lists them.
-    async fn measurements(&self) -> gql::Result<Vec<Measurement>> {
-        let stored = stored(
-            "measurements",
-            domain::from_stored::<domain::Measurement>(&self.0.measurements),
-        )?;
-        Ok(stored
-            .into_iter()
+    async fn measurements(&self) -> Vec<Measurement> {
+        self.0
+            .measurements
+            .0
+            .iter()
             .map(|m| {
                 let (min, max) = m.code.range();
                 Measurement {
@@ -352,7 +342,7 @@ impl PlanVersion {
                     measured_on: Date(m.measured_on),
                 }
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -3,35 +3,52 @@
 use crate::access::Scope;
 use crate::db::tables::{patients, plan_versions};
 use crate::db::{DbConnection, DbError};
-use crate::domain::{Cpr, PlanType};
+use crate::domain::{
+    Cpr, Diagnosis, Goal, Measurement, PlanStatus, PlanType, Source, StoredList, Timestamp,
+    Ydernummer,
+};
 use chrono::NaiveDate;
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
-/// A person's current listing, when the population feed has one.
+/// A person's current listing, when the population feed has one. Typed as it is read: a
+/// stored value that does not parse fails the query (`DbError::is_unparsable`), it is never
+/// defaulted or dropped.
 #[derive(Debug, Clone, Queryable)]
 pub struct Listing {
-    pub cpr: String,
-    pub ydernummer: String,
+    #[diesel(deserialize_as = String)]
+    pub cpr: Cpr,
+    #[diesel(deserialize_as = String)]
+    pub ydernummer: Ydernummer,
     pub listed: bool,
-    pub diagnoses: String,
+    #[diesel(deserialize_as = String)]
+    pub diagnoses: StoredList<Diagnosis>,
 }
 
+/// One stored plan version, typed as it is read (see `Listing`).
 #[derive(Debug, Clone, Queryable)]
 pub struct PlanVersionRow {
-    pub source: String,
+    #[diesel(deserialize_as = String)]
+    pub source: Source,
     pub plan_id: String,
     pub version: i32,
-    pub cpr: String,
-    pub ydernummer: String,
-    pub plan_type: String,
-    pub created_at: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub cpr: Cpr,
+    #[diesel(deserialize_as = String)]
+    pub ydernummer: Ydernummer,
+    #[diesel(deserialize_as = String)]
+    pub plan_type: PlanType,
+    #[diesel(deserialize_as = i64)]
+    pub created_at: Timestamp,
+    #[diesel(deserialize_as = String)]
+    pub status: PlanStatus,
     pub next_control: Option<NaiveDate>,
     pub is_new: bool,
-    pub goals: String,
-    pub measurements: String,
+    #[diesel(deserialize_as = String)]
+    pub goals: StoredList<Goal>,
+    #[diesel(deserialize_as = String)]
+    pub measurements: StoredList<Measurement>,
 }
 
 /// Of `cprs`, the ones `scope` reaches: the patient themself, or the patients of the
@@ -163,7 +180,7 @@ fn versions_by_person(
         .load(conn)?;
     let mut by: HashMap<String, Vec<PlanVersionRow>> = HashMap::new();
     for r in rows {
-        by.entry(r.cpr.clone()).or_default().push(r);
+        by.entry(r.cpr.as_str().to_string()).or_default().push(r);
     }
     Ok(by)
 }
@@ -232,7 +249,7 @@ pub fn clinic_patients(
         ))
         .load(conn)?;
     let mut plans = if with_plans {
-        let cprs: Vec<String> = rows.iter().map(|r| r.cpr.clone()).collect();
+        let cprs: Vec<String> = rows.iter().map(|r| r.cpr.as_str().to_string()).collect();
         Some(versions_by_person(conn, &cprs)?)
     } else {
         None
@@ -240,7 +257,9 @@ pub fn clinic_patients(
     let page = rows
         .into_iter()
         .map(|r| {
-            let p = plans.as_mut().map(|m| m.remove(&r.cpr).unwrap_or_default());
+            let p = plans
+                .as_mut()
+                .map(|m| m.remove(r.cpr.as_str()).unwrap_or_default());
             (r, p)
         })
         .collect();
