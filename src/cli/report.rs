@@ -36,7 +36,7 @@ pub fn run(settings: &mut Settings, args: &ReportArgs) -> anyhow::Result<ExitCod
     let report = rollout::report::build(&mut conn, d, &keys)?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        ReportFormat::Text => print!("{}", rollout::report::text(&report)),
+        ReportFormat::Text => print!("{report}"),
     }
     Ok(ExitCode::SUCCESS)
 }
