@@ -6,7 +6,7 @@ pub mod admission;
 mod audit;
 pub mod budget;
 mod disclosure;
-mod extension;
+mod field;
 pub mod limits;
 pub mod policy;
 mod scope;
@@ -20,7 +20,7 @@ pub use disclosure::{
     BadRecordKeySecret, CellLedger, Disclosure, PersonCount, PersonSet, Rate, RecordKey,
     RecordKeys, Suppression, DEMO_RECORD_KEY_SECRET,
 };
-pub use extension::AccessControl;
+pub use field::field;
 pub use scope::{CountWindow, Scope, Subject, Viewer};
 
 use crate::error::Code;

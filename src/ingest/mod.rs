@@ -52,7 +52,7 @@ macro_rules! feeds {
 
         impl Importer<'_> {
             /// One file of `kind` through its parser and its store.
-            fn feed(
+            pub fn import_reader(
                 &mut self,
                 kind: FeedKind,
                 name: &str,
@@ -226,21 +226,6 @@ impl<'a> Importer<'a> {
         )
     }
 
-    pub fn import_reader(
-        &mut self,
-        kind: FeedKind,
-        name: &str,
-        reader: impl BufRead + Send,
-        size: Option<u64>,
-    ) -> Result<FileSummary, ImportError> {
-        let mut summary = self.feed(kind, name, reader, size)?;
-        summary.stored = kind.stored(self.conn).map_err(|error| ImportError::Db {
-            file: name.to_string(),
-            error,
-        })?;
-        Ok(summary)
-    }
-
     /// Two stages on two threads: one reads and parses the next batch while this one stores
     /// the current batch in a transaction. The channel is a rendezvous, so at most two
     /// batches are alive at a time whatever the file size.
@@ -280,6 +265,10 @@ impl<'a> Importer<'a> {
             Ok::<(), ImportError>(())
         })?;
         progress.finish();
+        summary.stored = kind.stored(self.conn).map_err(|error| ImportError::Db {
+            file: name.to_string(),
+            error,
+        })?;
         Ok(summary)
     }
 

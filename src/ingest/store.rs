@@ -148,10 +148,14 @@ fn upsert_feed<F: UpsertFeed>(
     Ok(outcomes)
 }
 
-/// The key, lookup and upsert of an `UpsertFeed` whose rows are `$row` in `$table`, keyed by
-/// the column `$key`; an upsert replaces `$column`s.
+/// The types, key, lookup and upsert of an `UpsertFeed` from `$record`s to `$row`s in
+/// `$table`, keyed by the column `$key`; an upsert replaces the `$column`s.
 macro_rules! by_key {
-    ($row:ty, $table:ident, $key:ident, [$($column:ident),+]) => {
+    ($record:ty => $row:ty, $table:ident, $key:ident: $key_type:ty, [$($column:ident),+]) => {
+        type Record = $record;
+        type Key = $key_type;
+        type Row = $row;
+
         fn key(row: &$row) -> Self::Key {
             Clone::clone(&row.$key)
         }
@@ -175,9 +179,7 @@ macro_rules! by_key {
 struct Clusters;
 
 impl UpsertFeed for Clusters {
-    type Record = ClusterRecord;
-    type Key = String;
-    type Row = ClusterRow;
+    by_key!(ClusterRecord => ClusterRow, clusters, cluster_id: String, [name, region_code]);
 
     fn row(&self, r: &ClusterRecord) -> Result<ClusterRow, Rejection> {
         Ok(ClusterRow {
@@ -186,7 +188,6 @@ impl UpsertFeed for Clusters {
             region_code: r.region.as_str().to_string(),
         })
     }
-    by_key!(ClusterRow, clusters, cluster_id, [name, region_code]);
 }
 
 pub fn clusters(conn: &mut DbConnection, recs: &[ClusterRecord]) -> Result<Vec<Outcome>, DbError> {
@@ -200,9 +201,12 @@ struct Clinics {
 }
 
 impl UpsertFeed for Clinics {
-    type Record = ClinicRecord;
-    type Key = String;
-    type Row = ClinicRow;
+    by_key!(
+        ClinicRecord => ClinicRow,
+        clinics,
+        ydernummer: String,
+        [name, region_code, cluster_id, opened_on, closed_on]
+    );
 
     fn row(&self, r: &ClinicRecord) -> Result<ClinicRow, Rejection> {
         let region = r.region.as_str();
@@ -223,12 +227,6 @@ impl UpsertFeed for Clinics {
             closed_on: r.closed_on,
         })
     }
-    by_key!(
-        ClinicRow,
-        clinics,
-        ydernummer,
-        [name, region_code, cluster_id, opened_on, closed_on]
-    );
 }
 
 pub fn clinics(conn: &mut DbConnection, recs: &[ClinicRecord]) -> Result<Vec<Outcome>, DbError> {
@@ -538,9 +536,7 @@ pub fn app_events(
 struct Milestones;
 
 impl UpsertFeed for Milestones {
-    type Record = MilestoneRecord;
-    type Key = i32;
-    type Row = MilestoneRow;
+    by_key!(MilestoneRecord => MilestoneRow, milestones, number: i32, [text, planned, reached]);
 
     fn row(&self, r: &MilestoneRecord) -> Result<MilestoneRow, Rejection> {
         Ok(MilestoneRow {
@@ -550,7 +546,6 @@ impl UpsertFeed for Milestones {
             reached: r.reached,
         })
     }
-    by_key!(MilestoneRow, milestones, number, [text, planned, reached]);
 }
 
 pub fn milestones(

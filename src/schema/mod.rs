@@ -1,10 +1,9 @@
 //! The GraphQL schema: the union of the domain subgraphs' query roots, with field access
-//! enforced by `access::AccessControl` on every field, and failed nullable fields answered as
-//! null in place (`nulls`).
+//! (`access::field`) asked on every field and failed nullable fields answered as null in place
+//! (`fields`).
 
-mod nulls;
+mod fields;
 
-use crate::access::AccessControl;
 use crate::clusters::graphql::ClustersQuery;
 use crate::db::Db;
 use crate::federation::entities::EntitiesQuery;
@@ -13,7 +12,7 @@ use crate::plans::patient_id::PatientIds;
 use crate::rollout::graphql::RolloutQuery;
 use crate::rollout::snapshot::Aggregates;
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Object, Schema};
-use nulls::NullsInPlace;
+use fields::Fields;
 use std::sync::Arc;
 
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -63,10 +62,7 @@ impl BaseQuery {
 }
 
 fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    // NullsInPlace first: it wraps access control, so a refused nullable field is null too.
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
-        .extension(NullsInPlace)
-        .extension(AccessControl)
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription).extension(Fields)
 }
 
 /// Builds the schema with the shared state its resolvers read from the context.
@@ -85,8 +81,7 @@ pub fn build_subgraph(
     patient_ids: PatientIds,
 ) -> SubgraphSchema {
     Schema::build(SubgraphQuery::default(), EmptyMutation, EmptySubscription)
-        .extension(NullsInPlace)
-        .extension(AccessControl)
+        .extension(Fields)
         .enable_federation()
         .data(db)
         .data(aggregates)

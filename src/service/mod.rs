@@ -164,7 +164,12 @@ impl GraphqlService {
                 .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
             return Ok(Answer::new(async_graphql::Response::new(data)));
         }
-        run::execute(self, caller, request, operation.name, document).await
+        let admitted = run::Admitted {
+            request,
+            operation_name: operation.name,
+            document,
+        };
+        run::execute(self, caller, admitted).await
     }
 }
 

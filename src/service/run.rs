@@ -11,16 +11,21 @@ use crate::domain::Timestamp;
 use crate::error::{ApiError, Code};
 use crate::gql;
 
+/// An operation admitted to run, with what the records of it need.
+pub struct Admitted {
+    pub request: async_graphql::Request,
+    pub operation_name: Option<String>,
+    pub document: Document,
+}
+
 /// Runs the admitted request; stopped with TIMEOUT at `server.request_timeout_ms`.
 pub async fn execute(
     service: &GraphqlService,
     caller: &Caller,
-    request: async_graphql::Request,
-    operation_name: Option<String>,
-    document: Document,
+    admitted: Admitted,
 ) -> Result<Answer, ApiError> {
     let deadline = service.request_timeout;
-    let run = run_and_record(service, caller, request, operation_name, document);
+    let run = run_and_record(service, caller, admitted);
     match actix_web::rt::time::timeout(deadline, run).await {
         Ok(result) => result,
         Err(_) => {
@@ -44,10 +49,13 @@ pub async fn execute(
 async fn run_and_record(
     service: &GraphqlService,
     caller: &Caller,
-    request: async_graphql::Request,
-    operation_name: Option<String>,
-    document: Document,
+    admitted: Admitted,
 ) -> Result<Answer, ApiError> {
+    let Admitted {
+        request,
+        operation_name,
+        document,
+    } = admitted;
     let internal = |message: &str| {
         ApiError::new(Code::Internal, message.to_string()).with_request_id(&caller.request_id)
     };
