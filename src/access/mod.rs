@@ -21,7 +21,7 @@ pub use disclosure::{
     RecordKeys, Suppression, DEMO_RECORD_KEY_SECRET,
 };
 pub use field::field;
-pub use scope::{CountWindow, Scope, Subject, Viewer};
+pub use scope::{CountScope, CountWindow, Scope, Subject, Viewer};
 
 use crate::error::Code;
 use async_graphql::ErrorExtensions;

@@ -48,6 +48,37 @@ pub enum Subject<'a> {
     Nation,
 }
 
+/// Whose listed patients a count reads: one clinic's, or one cluster's clinics'. Built only by
+/// `Viewer::count_scope`, once the viewer's reach on the field covers it, so a count
+/// repository cannot be asked for persons outside the caller's reach (as `Scope` does for
+/// person reads).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountScope(Counts);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Counts {
+    Clinic(String),
+    Cluster(String),
+}
+
+impl CountScope {
+    /// The clinic counted, when it is one clinic.
+    pub fn clinic(&self) -> Option<&str> {
+        match &self.0 {
+            Counts::Clinic(y) => Some(y),
+            Counts::Cluster(_) => None,
+        }
+    }
+
+    /// The cluster counted, when it is a cluster.
+    pub fn cluster(&self) -> Option<&str> {
+        match &self.0 {
+            Counts::Cluster(id) => Some(id),
+            Counts::Clinic(_) => None,
+        }
+    }
+}
+
 /// The caller as the resolvers see it: principal plus the facts their reach depends on.
 #[derive(Debug, Clone)]
 pub struct Viewer {
@@ -82,6 +113,26 @@ impl Viewer {
     pub fn may(&self, type_name: &str, field: &str, subject: Subject<'_>) -> bool {
         policy::reach(self.role(), type_name, field)
             .is_some_and(|reach| self.reaches(reach, subject))
+    }
+
+    /// The persons `type_name.field` may count for this viewer about `subject` (a clinic or a
+    /// cluster), or None when the field's reach does not cover it.
+    pub fn count_scope(
+        &self,
+        type_name: &str,
+        field: &str,
+        subject: Subject<'_>,
+    ) -> Option<CountScope> {
+        if !self.may(type_name, field, subject) {
+            return None;
+        }
+        match subject {
+            Subject::Clinic { ydernummer, .. } => {
+                Some(CountScope(Counts::Clinic(ydernummer.to_string())))
+            }
+            Subject::Cluster { id, .. } => Some(CountScope(Counts::Cluster(id.to_string()))),
+            Subject::Person(_) | Subject::Region(_) | Subject::Nation => None,
+        }
     }
 
     /// The regions a count over many clinics covers: the ones asked for, each within the
@@ -403,6 +454,38 @@ mod tests {
                 "{who} {field:?} {subject:?}"
             );
         }
+    }
+
+    /// A count's scope exists only where the field's reach covers its subject.
+    #[test]
+    fn count_scopes_are_built_only_within_reach() {
+        use crate::domain::RegionCode;
+        let y = |s| Ydernummer::parse(s).expect("y");
+        let clinician = viewer(Actor::Clinician(y("000001")), Some("K1"));
+        let region = viewer(Actor::Region(RegionCode::parse("1084").expect("r")), None);
+        let patient = viewer(Actor::Patient(Cpr::parse("0101010101").expect("cpr")), None);
+        let clinic = |ydernummer, region, cluster| Subject::Clinic {
+            ydernummer,
+            region,
+            cluster,
+        };
+        let peer = clinic("000002", "1084", Some("K1"));
+        let far = clinic("000003", "1081", Some("K2"));
+        let scope = clinician.count_scope("Clinic", "population", peer);
+        assert_eq!(scope.as_ref().and_then(CountScope::clinic), Some("000002"));
+        assert_eq!(clinician.count_scope("Clinic", "population", far), None);
+        assert_eq!(patient.count_scope("Clinic", "population", peer), None);
+        let k1 = Subject::Cluster {
+            id: "K1",
+            region: "1084",
+        };
+        let scope = region.count_scope("Cluster", "view", k1);
+        assert_eq!(scope.as_ref().and_then(CountScope::cluster), Some("K1"));
+        // Not a subject whose persons a count reads.
+        assert_eq!(
+            region.count_scope("Region", "rollout", Subject::Region("1084")),
+            None
+        );
     }
 
     #[test]

@@ -8,9 +8,7 @@ use crate::gql::PlanType;
 use crate::gql::{self, bad_input, db_error, Date};
 use crate::plans::graphql::Patient;
 use crate::plans::repo::{self as plans_repo, ClinicList};
-use crate::population::graphql::{
-    coverage, populations, CountedDataLoader, Coverage, Population, PopulationOf,
-};
+use crate::population::graphql::{coverage, populations, CountedDataLoader, Coverage, Population};
 use crate::population::repo::Counted;
 use crate::rollout::graphql::Rollout;
 use crate::rollout::metrics;
@@ -116,7 +114,7 @@ impl Clinic {
 /// The counted patients of a clinic or cluster, through the request's batching loader.
 async fn population_of(
     ctx: &Context<'_>,
-    of: PopulationOf,
+    of: access::CountScope,
 ) -> gql::Result<std::sync::Arc<Vec<crate::population::repo::Counted>>> {
     Ok(ctx
         .data::<CountedDataLoader>()
@@ -201,10 +199,12 @@ impl Clinic {
         as_of: Option<Date>,
     ) -> gql::Result<Option<Vec<Population>>> {
         let viewer = gql::viewer(ctx)?;
-        self.reachable(viewer, "population")?;
+        let counted = viewer
+            .count_scope("Clinic", "population", self.subject())
+            .ok_or_else(access::forbidden)?;
         let d = gql::as_of_or_today(as_of);
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
-        let rows = population_of(ctx, PopulationOf::Clinic(self.0.ydernummer.clone())).await?;
+        let rows = population_of(ctx, counted).await?;
         let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
         Ok(Some(populations(&rows, d, disclosure)))
     }
@@ -312,16 +312,16 @@ impl Cluster {
             id: &self.0.id,
             region: &self.0.region,
         };
-        if !viewer.may("Cluster", "view", subject) {
-            return Err(access::forbidden());
-        }
+        let counted = viewer
+            .count_scope("Cluster", "view", subject)
+            .ok_or_else(access::forbidden)?;
         let d = gql::as_of_or_today(as_of);
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
         // The listed patients of the cluster's clinics are read: about this many per clinic.
         let clinics_in = dir.clinics_in_cluster(&self.0.id).count() as u64;
         gql::admit(ctx, clinics_in * PATIENTS_PER_CLINIC).await?;
-        let rows = population_of(ctx, PopulationOf::Cluster(self.0.id.clone())).await?;
+        let rows = population_of(ctx, counted).await?;
         let mut by_clinic: HashMap<&str, Vec<&Counted>> = HashMap::new();
         for r in rows.iter() {
             by_clinic.entry(r.ydernummer.as_str()).or_default().push(r);

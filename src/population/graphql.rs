@@ -1,7 +1,7 @@
 //! Population and coverage figures, person counts through disclosure control.
 
 use super::repo::{self, Counted};
-use crate::access::{CountWindow, Disclosure, PersonCount, PersonSet, Rate};
+use crate::access::{CountScope, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::gql::Window;
 use crate::gql::{PlanType, Sex};
@@ -31,13 +31,6 @@ fn age_in_year_of(birth: NaiveDate, d: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
-/// Whose population a field counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum PopulationOf {
-    Clinic(String),
-    Cluster(String),
-}
-
 /// The counted patients of clinics and clusters: every population and cluster view of a
 /// request (`clinics { population }`, `clusters { view { … } }`) loads in one read on one
 /// connection, not one per item of the list.
@@ -46,20 +39,18 @@ pub struct CountedLoader {
     pub keys: crate::access::RecordKeys,
 }
 
-impl Loader<PopulationOf> for CountedLoader {
+impl Loader<CountScope> for CountedLoader {
     type Value = Arc<Vec<Counted>>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
-        wanted: &[PopulationOf],
-    ) -> Result<HashMap<PopulationOf, Self::Value>, Self::Error> {
+        wanted: &[CountScope],
+    ) -> Result<HashMap<CountScope, Self::Value>, Self::Error> {
         let mut which = repo::Clinics::default();
         for w in wanted {
-            match w {
-                PopulationOf::Clinic(y) => which.ydernumre.push(y.clone()),
-                PopulationOf::Cluster(id) => which.clusters.push(id.clone()),
-            }
+            which.ydernumre.extend(w.clinic().map(str::to_string));
+            which.clusters.extend(w.cluster().map(str::to_string));
         }
         let keys = self.keys.clone();
         let wanted = wanted.to_vec();
@@ -69,20 +60,25 @@ impl Loader<PopulationOf> for CountedLoader {
             .run_in_background(move |c| {
                 let rows = repo::counted(c, &which, &keys)?;
                 let cluster_of = repo::clusters_of(c, &which.clusters)?;
-                let mut by: HashMap<PopulationOf, Vec<Counted>> = HashMap::new();
+                // By clinic and by cluster; each scope asked for takes its rows.
+                let mut by_clinic: HashMap<String, Vec<Counted>> = HashMap::new();
+                let mut by_cluster: HashMap<String, Vec<Counted>> = HashMap::new();
                 for r in rows {
                     if let Some(id) = cluster_of.get(&r.ydernummer) {
-                        by.entry(PopulationOf::Cluster(id.clone()))
-                            .or_default()
-                            .push(r.clone());
+                        by_cluster.entry(id.clone()).or_default().push(r.clone());
                     }
-                    by.entry(PopulationOf::Clinic(r.ydernummer.clone()))
-                        .or_default()
-                        .push(r);
+                    by_clinic.entry(r.ydernummer.clone()).or_default().push(r);
                 }
                 Ok(wanted
                     .iter()
-                    .map(|w| (w.clone(), Arc::new(by.remove(w).unwrap_or_default())))
+                    .map(|w| {
+                        let rows = match (w.clinic(), w.cluster()) {
+                            (Some(y), _) => by_clinic.remove(y),
+                            (None, Some(id)) => by_cluster.remove(id),
+                            (None, None) => None,
+                        };
+                        (w.clone(), Arc::new(rows.unwrap_or_default()))
+                    })
                     .collect())
             })
             .await
