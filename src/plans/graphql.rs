@@ -7,7 +7,7 @@ use crate::access::{self, AccessLogEntry, Scope, Viewer};
 use crate::clusters::graphql::Clinic;
 use crate::domain::{self, Cpr};
 use crate::gql::{
-    self, bad_input, db_error, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
+    self, bad_input, db_error, stored, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
 };
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
@@ -158,18 +158,17 @@ impl Patient {
         Clinic::by_id(ctx, l.ydernummer.as_str()).await
     }
     /// Diagnoses (diagnoser) as the population feed gives them.
-    async fn diagnoses(&self) -> Vec<Diagnosis> {
+    async fn diagnoses(&self) -> gql::Result<Vec<Diagnosis>> {
         let Some(l) = &self.listing else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        l.diagnoses
-            .0
-            .iter()
+        Ok(stored("diagnoses", l.diagnoses.items())?
+            .into_iter()
             .map(|d| Diagnosis {
                 r#type: d.plan_type.into(),
                 since: Date(d.since),
             })
-            .collect()
+            .collect())
     }
     /// The patient's care plans (forløbsplaner), optionally of one type.
     async fn plans(
@@ -313,24 +312,20 @@ impl PlanVersion {
         Clinic::by_id(ctx, self.0.ydernummer.as_str()).await
     }
     /// Goals (mål), in the order the plan lists them.
-    async fn goals(&self) -> Vec<Goal> {
-        self.0
-            .goals
-            .0
-            .iter()
+    async fn goals(&self) -> gql::Result<Vec<Goal>> {
+        Ok(stored("goals", self.0.goals.items())?
+            .into_iter()
             .map(|g| Goal {
-                text: g.text.clone(),
+                text: g.text,
                 set_on: Date(g.set_on),
                 achieved: g.achieved,
             })
-            .collect()
+            .collect())
     }
     /// Measurements (målinger), in the order the plan lists them.
-    async fn measurements(&self) -> Vec<Measurement> {
-        self.0
-            .measurements
-            .0
-            .iter()
+    async fn measurements(&self) -> gql::Result<Vec<Measurement>> {
+        Ok(stored("measurements", self.0.measurements.items())?
+            .into_iter()
             .map(|m| {
                 let (min, max) = m.code.range();
                 Measurement {
@@ -342,7 +337,7 @@ impl PlanVersion {
                     measured_on: Date(m.measured_on),
                 }
             })
-            .collect()
+            .collect())
     }
 }
 
