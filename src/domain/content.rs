@@ -132,6 +132,12 @@ mod tests {
             from_stored::<Diagnosis>(&to_stored(&diagnoses)).expect("diagnoses"),
             diagnoses
         );
+        // As a row carries it: typed, read when asked, whole or not at all.
+        let carried = StoredList::<Goal>::from(to_stored(&goals));
+        assert_eq!(carried.items().expect("goals"), goals);
+        assert!(StoredList::<Goal>::from("[{}]".to_string())
+            .items()
+            .is_err());
     }
 
     #[test]
