@@ -110,8 +110,7 @@ pub fn inspect(
         ));
     }
     if let Some(limits) = limits {
-        limits::check_operation(limits, doc, &op.node, &variables)
-            .map_err(|e| ApiError::new(Code::OperationLimit, e.to_string()))?;
+        limits::check_operation(limits, doc, &op.node, &variables).map_err(super::limit)?;
     }
     coerce_dates(&op.node, &variables)?;
     if op.node.ty == OperationType::Query {
