@@ -3,8 +3,9 @@
 
 use super::{subgraph_sdl, Subgraph};
 use crate::error::{ApiError, Code};
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Selection, SelectionSet};
-use serde_json::{Map, Value};
+use async_graphql::Value;
 
 /// The answer to a document of `_service` (and `__typename`) fields, or None for any other.
 pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<Value, ApiError>> {
@@ -23,14 +24,14 @@ pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<V
     {
         return None;
     }
-    let mut data = Map::new();
+    let mut data = IndexMap::new();
     for f in fields {
-        let key = f.response_key().node.to_string();
+        let key = f.response_key().node.clone();
         if f.name.node == "__typename" {
             data.insert(key, Value::from("Query"));
             continue;
         }
-        let mut service = Map::new();
+        let mut service = IndexMap::new();
         for item in &f.selection_set.node.items {
             let Selection::Field(inner) = &item.node else {
                 return Some(Err(ApiError::new(
@@ -48,7 +49,7 @@ pub fn service_answer(subgraph: Subgraph, set: &SelectionSet) -> Option<Result<V
                     )))
                 }
             };
-            service.insert(inner.node.response_key().node.to_string(), value);
+            service.insert(inner.node.response_key().node.clone(), value);
         }
         data.insert(key, Value::Object(service));
     }

@@ -252,8 +252,7 @@ pub fn internal(detail: impl std::fmt::Display) -> async_graphql::Error {
 
 pub fn db_error(e: DbError) -> async_graphql::Error {
     if e.is_unparsable() {
-        UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return internal(format!("a stored value does not parse: {e}"));
+        return unparsable(format!("a stored value does not parse: {e}"));
     }
     if e.is_statement_timeout() {
         tracing::warn!("a statement ran past database.statement_timeout_ms and was cancelled");
@@ -279,10 +278,13 @@ pub fn stored<T, E: std::fmt::Display>(
     column: &'static str,
     parsed: std::result::Result<T, E>,
 ) -> Result<T> {
-    parsed.map_err(|e| {
-        UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        internal(format!("stored {column} does not parse: {e}"))
-    })
+    parsed.map_err(|e| unparsable(format!("stored {column} does not parse: {e}")))
+}
+
+/// A stored value that did not parse: counted, then an internal error.
+fn unparsable(detail: String) -> async_graphql::Error {
+    UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    internal(detail)
 }
 
 /// An optional `asOf` argument: the date given, or today in Copenhagen when absent.

@@ -61,9 +61,10 @@ impl Buckets {
             .arg(cost);
         let call = invocation.invoke_async::<u64>(&mut conn);
         // Bounded as a whole as well: connecting, the script's first load and the call.
-        let wait_ms = actix_web::rt::time::timeout(self.timeout * 3, call)
+        let deadline = self.timeout * 3;
+        let wait_ms = actix_web::rt::time::timeout(deadline, call)
             .await
-            .map_err(|_| format!("no answer within {} ms", (self.timeout * 3).as_millis()))?
+            .map_err(|_| format!("no answer within {} ms", deadline.as_millis()))?
             .map_err(|e| e.to_string())?;
         Ok(if wait_ms == 0 {
             Verdict::Allowed

@@ -10,8 +10,7 @@ use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
     Selection, SelectionSet,
 };
-use async_graphql::{Value as ConstValue, Variables};
-use serde_json::Value;
+use async_graphql::{Value, Variables};
 
 /// The text that runs, and the name of the trusted document it is, if it is one.
 pub struct Document {
@@ -130,9 +129,9 @@ pub fn inspect(
 /// names its variable and the rule, instead of surfacing later as a field's parse error.
 /// Everything else about variables is the engine's to check.
 fn coerce_dates(op: &OperationDefinition, variables: &Variables) -> Result<(), ApiError> {
-    fn check(name: &str, base: &BaseType, value: &ConstValue) -> Result<(), ApiError> {
+    fn check(name: &str, base: &BaseType, value: &Value) -> Result<(), ApiError> {
         match (base, value) {
-            (BaseType::Named(t), ConstValue::String(s)) if t.as_str() == "Date" => {
+            (BaseType::Named(t), Value::String(s)) if t.as_str() == "Date" => {
                 crate::domain::parse_date(s).map(|_| ()).map_err(|e| {
                     ApiError::new(
                         Code::BadUserInput,
@@ -140,7 +139,7 @@ fn coerce_dates(op: &OperationDefinition, variables: &Variables) -> Result<(), A
                     )
                 })
             }
-            (BaseType::List(inner), ConstValue::List(items)) => items
+            (BaseType::List(inner), Value::List(items)) => items
                 .iter()
                 .try_for_each(|item| check(name, &inner.base, item)),
             _ => Ok(()),

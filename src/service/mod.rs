@@ -160,9 +160,7 @@ impl GraphqlService {
             tracing::Span::current().record("operation", name.as_str());
         }
         if let Some(answer) = operation.service {
-            let data = async_graphql::Value::from_json(answer?)
-                .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
-            return Ok(Answer::new(async_graphql::Response::new(data)));
+            return Ok(Answer::new(async_graphql::Response::new(answer?)));
         }
         let admitted = run::Admitted {
             request,

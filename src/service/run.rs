@@ -73,8 +73,14 @@ async fn run_and_record(
     let cells = viewer.as_ref().map(|v| v.cells.clone());
     // A patient's own read is recorded on the patients' connections.
     let audit_db = gql::lane(&service.db, viewer.as_ref());
-    // What the question log keeps: the document as sent, or the trusted document's name.
-    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    // The variables as the question log keeps them; only roles with a cell budget have a log
+    // (patients, on the hot path, are spared the serialization).
+    let variables = caller
+        .principal
+        .as_ref()
+        .filter(|p| service.cell_budget.limit(p.role()).is_some())
+        .map(|_| serde_json::to_string(&request.variables).unwrap_or_default())
+        .unwrap_or_default();
     let (request, request_state) = gql::attach(
         request,
         &service.db,
