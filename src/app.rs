@@ -4,9 +4,9 @@ use crate::access::{RecordKeys, DEMO_RECORD_KEY_SECRET};
 use crate::auth::Authenticator;
 use crate::config::{DatabaseSettings, Settings};
 use crate::db::{run_migrations, Db, DbError};
+use crate::facts::snapshot::Aggregates;
 use crate::plans::patient_id::PatientIds;
 use crate::ratelimit::RateLimiter;
-use crate::rollout::snapshot::Aggregates;
 use crate::schema::Served;
 use crate::service::GraphqlService;
 use crate::{http, schema};
@@ -106,11 +106,7 @@ pub fn service(settings: &Settings, db: Db) -> Result<GraphqlService, StartError
                      documents.ad_hoc_roles and enforce trusted documents at the router"
                 );
             }
-            Served::Subgraph(schema::build_subgraph(
-                db.clone(),
-                aggregates.clone(),
-                patient_ids,
-            ))
+            schema::build_subgraph(subgraph, db.clone(), aggregates.clone(), patient_ids)
         }
     };
     Ok(GraphqlService::new(settings, db, schema, aggregates))

@@ -7,7 +7,6 @@ use crate::db::tables::audit_log;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{Cpr, Timestamp};
 use crate::on_backend;
-use async_graphql::SimpleObject;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use std::collections::{BTreeMap, BTreeSet};
@@ -216,15 +215,15 @@ fn values_list(rows: usize, columns: usize) -> String {
     vec![row; rows].join(", ")
 }
 
-/// One read of a patient's data, as the patient sees it in the Min Læge App.
-#[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+/// One read of a patient's data, as the patient sees it in the Min Læge App (the plans
+/// subgraph shows it).
+#[derive(Debug, Clone)]
 pub struct AccessLogEntry {
     /// When the data was read (local time, Europe/Copenhagen).
     pub at: String,
     /// The reader's role: patient, clinician.
     pub role: String,
-    #[graphql(skip)]
+    /// The clinic the reader acted for; None for the patient's own reads.
     pub clinic_id: Option<String>,
     /// What was run: the name of one of the gateway's named operations, or "ad hoc" for a
     /// document the reader's system wrote itself.

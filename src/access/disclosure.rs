@@ -159,6 +159,8 @@ pub enum Suppression {
 
 /// A number of persons, or why it is not shown. Made only by `Disclosure::count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, SimpleObject)]
+// In several subgraphs, so shareable in federation (ignored in the one-process schema).
+#[graphql(shareable)]
 pub struct PersonCount {
     /// The count; null when suppressed. When `controlled`, it may differ from the true count
     /// by up to 2 (cell-key perturbation); the same set of persons always answers the same.
@@ -197,6 +199,8 @@ impl PersonCount {
 
 /// A share between 0 and 1, or why it is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, SimpleObject)]
+// In several subgraphs, so shareable in federation (ignored in the one-process schema).
+#[graphql(shareable)]
 pub struct Rate {
     /// The share (0–1); null when suppressed or when the denominator is 0. From controlled
     /// counts it is computed from the controlled values and kept within 0–1.

@@ -1,7 +1,8 @@
 //! `forloeb schema`: the SDL, a subgraph's SDL, or the trusted-document manifest.
 
 use clap::Args;
-use forloeb_gateway::federation::{subgraph_sdl, Subgraph};
+use forloeb_gateway::federation::Subgraph;
+use forloeb_gateway::schema::subgraph_sdl;
 use forloeb_gateway::trusted::Manifest;
 use std::process::ExitCode;
 

@@ -1,16 +1,10 @@
 //! Apollo Federation v2: the graph split into four domain subgraphs behind a router.
 //!
-//! Every subgraph process runs the same code and answers `_entities` for every entity; what
-//! differs is the contract it advertises (`forloeb schema --subgraph NAME`, `_service`) and the
-//! root fields it accepts. The split is one table, `OWNERSHIP`: which subgraph resolves which
-//! root field and which field of an entity. Everything else (value types, enums, inputs) goes
-//! wherever it is reachable, shareable when that is more than one place.
-
-pub mod entities;
-mod sdl;
-pub mod service;
-
-pub use sdl::subgraph_sdl;
+//! Each subgraph process serves its own schema (`schema::build_subgraph`): the fields its
+//! folder holds, its entity lookups, and its SDL in `_service` (`forloeb schema --subgraph
+//! NAME`), all from the schema itself. `OWNERSHIP` says the same split as a table, for the
+//! admission of root fields (`access::admission::subgraph_roots`, which names the subgraph to
+//! ask instead) and for readers; a test keeps it equal to the subgraph schemas.
 
 /// One domain of the graph, served as a federation subgraph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -70,8 +64,9 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Root fields every subgraph answers (marked `@shareable`).
 pub const SHARED_ROOT_FIELDS: &[&str] = &["apiVersion"];
 
-/// Who resolves what: root fields and entity fields by subgraph. `*` is every field of the
-/// type. A test checks that every root field and entity field has exactly one owner.
+/// Who resolves what: root fields and entity fields (besides the key) by subgraph. `*` is every
+/// field of the type. A test checks it against the subgraph schemas and that every root field
+/// and entity field has exactly one owner.
 pub const OWNERSHIP: &[(Subgraph, &str, &[&str])] = &[
     (
         Subgraph::Clusters,
@@ -87,13 +82,18 @@ pub const OWNERSHIP: &[(Subgraph, &str, &[&str])] = &[
             "name", "region", "cluster", "openedOn", "closedOn", "isOpen", "activity",
         ],
     ),
-    (Subgraph::Clusters, "Cluster", &["*"]),
+    (
+        Subgraph::Clusters,
+        "Cluster",
+        &["name", "region", "clinics"],
+    ),
     (
         Subgraph::Clusters,
         "Region",
         &["name", "clusters", "clinics"],
     ),
     (Subgraph::Population, "Clinic", &["population"]),
+    (Subgraph::Population, "Cluster", &["view"]),
     (Subgraph::Plans, "Query", &["me", "myAccessLog", "patient"]),
     (Subgraph::Plans, "Clinic", &["patients", "uninvited"]),
     (Subgraph::Plans, "Patient", &["*"]),

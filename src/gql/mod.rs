@@ -2,21 +2,22 @@
 //! (with the directory of clinics and clusters) taken once per request, the audit trail, and
 //! the errors clients act on.
 
+pub mod entities;
 mod vocabulary;
 
+pub use entities::Graph;
 pub use vocabulary::{MeasurementCode, PlanStatus, PlanType, Sex, Source};
 
 use crate::access::work::{
     Deadline, Expired, HeavyPermit, Permit, Refusal, WorkAdmission, WorkMeter,
 };
-use crate::access::{AuditTrail, CountWindow, RecordKeys, Viewer};
+use crate::access::{AuditTrail, CountWindow, Viewer};
 use crate::auth::Principal;
-use crate::clusters::Directory;
 use crate::db::{Db, DbError};
 use crate::error::Code;
-use crate::plans::graphql::{PlansDataLoader, PlansLoader};
-use crate::rollout::metrics::ClinicWindow;
-use crate::rollout::snapshot::{Aggregates, Snapshot};
+use crate::facts::metrics::ClinicWindow;
+use crate::facts::snapshot::{Aggregates, Snapshot};
+use crate::facts::Directory;
 use async_graphql::{
     Context, ErrorExtensions, InputValueError, InputValueResult, Scalar, ScalarType, Value,
 };
@@ -61,7 +62,7 @@ pub async fn viewer_for(
     let cluster = match principal.clinic() {
         Some(y) => {
             let y = y.as_str().to_string();
-            db.run(move |c| crate::clusters::repo::clinic_cluster(c, &y))
+            db.run(move |c| crate::facts::directory::clinic_cluster(c, &y))
                 .await?
         }
         None => None,
@@ -74,42 +75,14 @@ pub async fn viewer_for(
     })
 }
 
-/// Attaches what the resolvers read per request: the viewer and its loaders (none for
-/// anonymous introspection), the database lane (patients read on the reserved one), and
-/// fresh request state with the deadline, which the caller keeps for the audit.
-pub fn attach(
-    mut request: async_graphql::Request,
-    db: &Db,
-    viewer: Option<Viewer>,
-    keys: &RecordKeys,
-    work: &Arc<WorkAdmission>,
-    deadline: Deadline,
-) -> (async_graphql::Request, Arc<RequestState>) {
-    let state = Arc::new(RequestState {
-        work: WorkMeter::new(deadline),
-        ..RequestState::default()
-    });
-    if let Some(viewer) = viewer {
-        let db = lane(db, Some(&viewer));
-        request = request
-            .data(PlansDataLoader::new(
-                PlansLoader {
-                    db: db.clone(),
-                    scope: viewer.scope(),
-                },
-                actix_web::rt::spawn,
-            ))
-            .data(crate::population::graphql::CountedDataLoader::new(
-                crate::population::graphql::CountedLoader {
-                    db: db.clone(),
-                    keys: keys.clone(),
-                },
-                actix_web::rt::spawn,
-            ))
-            .data(db)
-            .data(viewer);
+impl RequestState {
+    /// Fresh state for one request, with its deadline.
+    pub fn new(deadline: Deadline) -> Self {
+        RequestState {
+            work: WorkMeter::new(deadline),
+            ..RequestState::default()
+        }
     }
-    (request.data(work.clone()).data(state.clone()), state)
 }
 
 /// The connections a viewer's reads use: patients have their own (`db::Lane::Reserved`).
@@ -211,7 +184,7 @@ pub async fn clinic_windows(ctx: &Context<'_>, d: NaiveDate) -> Result<Windows> 
         .or_default()
         .clone();
     once.get_or_try_init(|| async {
-        let after = crate::rollout::metrics::year_back(d);
+        let after = crate::facts::metrics::year_back(d);
         let snap = snapshot(ctx).await?;
         let cost = snap.facts_between(after, d);
         Ok(Arc::new(
@@ -327,6 +300,8 @@ impl ScalarType for Date {
 /// The dates a person count covers (DOMAIN.md, "Bounded question space"): controlled counts
 /// are taken over whole calendar months, and say so.
 #[derive(Debug, Clone, Copy, async_graphql::SimpleObject)]
+// In several subgraphs, so shareable in federation (ignored in the one-process schema).
+#[graphql(shareable)]
 pub struct Window {
     /// The first date counted; null when the count takes everything up to `to`.
     pub from: Option<Date>,

@@ -1,17 +1,23 @@
-//! Patients and their care plans in GraphQL. Every object here is person-level: building one
-//! records the read in the request's audit trail.
+//! The plans subgraph in GraphQL: patients and their care plans, the patient's access log,
+//! and a clinic's patient lists. Every object here is person-level: building one records the
+//! read in the request's audit trail.
 
 use super::patient_id::PatientIds;
-use super::repo::{self, Listing, PlanVersionRow};
-use crate::access::{self, AccessLogEntry, Scope, Viewer};
-use crate::clusters::graphql::Clinic;
+use super::repo::{self, ClinicList, Listing, PlanVersionRow};
+use crate::access::{self, Scope, Viewer};
 use crate::domain::{self, Cpr};
+use crate::facts::ClinicInfo;
+use crate::gql::entities::{self, ClusterKey, RegionKey};
 use crate::gql::{
-    self, bad_input, db_error, stored, Date, MeasurementCode, PlanStatus, PlanType, Sex, Source,
+    self, bad_input, db_error, stored, Date, Graph, MeasurementCode, PlanStatus, PlanType, Sex,
+    Source,
 };
+use crate::{entity_part, root_part};
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Loads plan versions of many persons in one query, within the request's scope.
@@ -39,14 +45,15 @@ impl Loader<String> for PlansLoader {
 pub type PlansDataLoader = DataLoader<PlansLoader>;
 
 /// A person as the patient themself or their clinic's clinicians see them.
-pub struct Patient {
+pub struct Patient<G> {
     cpr: Cpr,
     listing: Option<Listing>,
     /// Plan versions loaded with the page this person came in, when the query asks for them.
     preloaded: Option<Arc<Vec<PlanVersionRow>>>,
+    graph: PhantomData<G>,
 }
 
-impl Patient {
+impl<G: Graph> Patient<G> {
     /// The only constructor: the read goes into the audit trail.
     pub fn audited(ctx: &Context<'_>, cpr: Cpr, listing: Option<Listing>) -> gql::Result<Self> {
         gql::state(ctx)?.trail.read(&cpr, "Patient");
@@ -54,6 +61,7 @@ impl Patient {
             cpr,
             listing,
             preloaded: None,
+            graph: PhantomData,
         })
     }
 
@@ -85,7 +93,7 @@ impl Patient {
         }
     }
 
-    async fn load_plans(&self, ctx: &Context<'_>) -> gql::Result<Vec<CarePlan>> {
+    async fn load_plans(&self, ctx: &Context<'_>) -> gql::Result<Vec<CarePlan<G>>> {
         let rows = match &self.preloaded {
             Some(rows) => rows.clone(),
             None => ctx
@@ -100,7 +108,7 @@ impl Patient {
         if !rows.is_empty() {
             trail.read(&self.cpr, "CarePlan");
         }
-        let mut plans: Vec<CarePlan> = Vec::new();
+        let mut plans: Vec<CarePlan<G>> = Vec::new();
         for row in rows.iter() {
             match plans.last_mut() {
                 Some(p) if p.source == row.source && p.plan_id == row.plan_id => {
@@ -110,6 +118,7 @@ impl Patient {
                     source: row.source,
                     plan_id: row.plan_id.clone(),
                     versions: vec![row.clone()],
+                    graph: PhantomData,
                 }),
             }
         }
@@ -124,7 +133,7 @@ impl Patient {
 
 /// A person (borger) with a CPR number: a patient of a clinic, with their care plans.
 #[Object]
-impl Patient {
+impl<G: Graph> Patient<G> {
     /// An opaque identifier of the person: the same in every request and gateway process,
     /// never containing the CPR number. The key of Patient in the federated graph.
     async fn id(&self, ctx: &Context<'_>) -> gql::Result<ID> {
@@ -151,11 +160,11 @@ impl Patient {
         self.listing.as_ref().map(|l| l.listed)
     }
     /// The clinic the patient is listed at (egen læge); null when unknown.
-    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Clinic>> {
         let Some(l) = &self.listing else {
             return Ok(None);
         };
-        Clinic::by_id(ctx, l.ydernummer.as_str()).await
+        entities::clinic(ctx, l.ydernummer.as_str()).await
     }
     /// Diagnoses (diagnoser) as the population feed gives them.
     async fn diagnoses(&self) -> gql::Result<Vec<Diagnosis>> {
@@ -175,7 +184,7 @@ impl Patient {
         &self,
         ctx: &Context<'_>,
         r#type: Option<PlanType>,
-    ) -> gql::Result<Vec<CarePlan>> {
+    ) -> gql::Result<Vec<CarePlan<G>>> {
         let mut plans = self.load_plans(ctx).await?;
         if let Some(t) = r#type {
             let t = domain::PlanType::from(t);
@@ -184,7 +193,7 @@ impl Patient {
         Ok(plans)
     }
     /// One of the patient's plans by its id; null when the patient has no such plan.
-    async fn plan(&self, ctx: &Context<'_>, id: ID) -> gql::Result<Option<CarePlan>> {
+    async fn plan(&self, ctx: &Context<'_>, id: ID) -> gql::Result<Option<CarePlan<G>>> {
         Ok(self
             .load_plans(ctx)
             .await?
@@ -203,14 +212,15 @@ pub struct Diagnosis {
 }
 
 /// A care plan (forløbsplan): every version of one plan, the current one first in interest.
-pub struct CarePlan {
+pub struct CarePlan<G> {
     source: domain::Source,
     plan_id: String,
     /// In version order; never empty.
     versions: Vec<PlanVersionRow>,
+    graph: PhantomData<G>,
 }
 
-impl CarePlan {
+impl<G: Graph> CarePlan<G> {
     /// A plan by its opaque id, if the viewer's scope reaches its patient (audited as a read
     /// of that patient's plans), else None.
     pub async fn by_id(ctx: &Context<'_>, id: &str) -> gql::Result<Option<Self>> {
@@ -226,7 +236,7 @@ impl CarePlan {
         let Some(cpr) = owner.and_then(|c| Cpr::parse(&c).ok()) else {
             return Ok(None);
         };
-        let Some(patient) = Patient::find(ctx, cpr).await? else {
+        let Some(patient) = Patient::<G>::find(ctx, cpr).await? else {
             return Ok(None);
         };
         Ok(patient
@@ -249,7 +259,7 @@ impl CarePlan {
 
 /// A care plan (forløbsplan): every version of one plan.
 #[Object]
-impl CarePlan {
+impl<G: Graph> CarePlan<G> {
     /// Opaque id: source and plan id.
     async fn id(&self) -> ID {
         ID(self.opaque_id())
@@ -267,25 +277,28 @@ impl CarePlan {
         Ok(self.latest()?.plan_type.into())
     }
     /// The clinic that made the current version.
-    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        Clinic::by_id(ctx, self.latest()?.ydernummer.as_str()).await
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Clinic>> {
+        entities::clinic(ctx, self.latest()?.ydernummer.as_str()).await
     }
     /// The current (highest) version.
-    async fn current(&self) -> gql::Result<PlanVersion> {
-        Ok(PlanVersion(self.latest()?.clone()))
+    async fn current(&self) -> gql::Result<PlanVersion<G>> {
+        Ok(PlanVersion(self.latest()?.clone(), PhantomData))
     }
     /// Every version, oldest first (historik).
-    async fn history(&self) -> Vec<PlanVersion> {
-        self.versions.iter().cloned().map(PlanVersion).collect()
+    async fn history(&self) -> Vec<PlanVersion<G>> {
+        self.versions
+            .iter()
+            .map(|v| PlanVersion(v.clone(), PhantomData))
+            .collect()
     }
 }
 
 /// One version of a care plan as it was made in the GP system.
-pub struct PlanVersion(PlanVersionRow);
+pub struct PlanVersion<G>(PlanVersionRow, PhantomData<G>);
 
 /// One version of a care plan as it was made in the GP system.
 #[Object]
-impl PlanVersion {
+impl<G: Graph> PlanVersion<G> {
     /// Version number, from 1.
     async fn version(&self) -> i32 {
         self.0.version
@@ -308,8 +321,8 @@ impl PlanVersion {
         self.0.is_new
     }
     /// The clinic that made this version.
-    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        Clinic::by_id(ctx, self.0.ydernummer.as_str()).await
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Clinic>> {
+        entities::clinic(ctx, self.0.ydernummer.as_str()).await
     }
     /// Goals (mål), in the order the plan lists them.
     async fn goals(&self) -> gql::Result<Vec<Goal>> {
@@ -393,12 +406,29 @@ pub struct ValueRange {
     pub max: f64,
 }
 
-#[ComplexObject]
-impl AccessLogEntry {
+/// One read of a patient's data, as the patient sees it in the Min Læge App.
+pub struct AccessLogEntry<G>(access::AccessLogEntry, PhantomData<G>);
+
+/// One read of a patient's data, as the patient sees it in the Min Læge App.
+#[Object]
+impl<G: Graph> AccessLogEntry<G> {
+    /// When the data was read (local time, Europe/Copenhagen).
+    async fn at(&self) -> &str {
+        &self.0.at
+    }
+    /// The reader's role: patient, clinician.
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+    /// What was run: the name of one of the gateway's named operations, or "ad hoc" for a
+    /// document the reader's system wrote itself.
+    async fn operation(&self) -> Option<&str> {
+        self.0.operation.as_deref()
+    }
     /// The clinic the reader acted for; null for the patient's own reads.
-    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
-        match &self.clinic_id {
-            Some(y) => Clinic::by_id(ctx, y).await,
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Clinic>> {
+        match &self.0.clinic_id {
+            Some(y) => entities::clinic(ctx, y).await,
             None => Ok(None),
         }
     }
@@ -409,14 +439,15 @@ fn own_cpr(viewer: &Viewer) -> gql::Result<&Cpr> {
     viewer.own_person().ok_or_else(access::forbidden)
 }
 
-/// The plans subgraph's query fields.
-#[derive(Default)]
-pub struct PlansQuery;
+root_part!(
+    /// The plans subgraph's query fields.
+    PlansQuery
+);
 
 #[Object]
-impl PlansQuery {
+impl<G: Graph> PlansQuery<G> {
     /// The signed-in patient (Min Læge App): who the token says, never an argument.
-    async fn me(&self, ctx: &Context<'_>) -> gql::Result<Option<Patient>> {
+    async fn me(&self, ctx: &Context<'_>) -> gql::Result<Option<Patient<G>>> {
         let viewer = gql::viewer(ctx)?;
         let cpr = own_cpr(viewer)?.clone();
         let scope = viewer.scope();
@@ -434,7 +465,7 @@ impl PlansQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 50, desc = "How many entries, 1–500.")] first: i32,
-    ) -> gql::Result<Option<Vec<AccessLogEntry>>> {
+    ) -> gql::Result<Option<Vec<AccessLogEntry<G>>>> {
         if !(1..=500).contains(&first) {
             return Err(bad_input("first", "must be between 1 and 500"));
         }
@@ -442,14 +473,182 @@ impl PlansQuery {
         gql::db(ctx)?
             .run(move |c| access::access_log(c, &cpr, i64::from(first)))
             .await
-            .map(Some)
+            .map(|entries| {
+                Some(
+                    entries
+                        .into_iter()
+                        .map(|e| AccessLogEntry(e, PhantomData))
+                        .collect(),
+                )
+            })
             .map_err(db_error)
     }
 
     /// A patient of the clinician's clinic by CPR number. Null when the person is not a
     /// patient of the clinic, exactly as when no such person exists.
-    async fn patient(&self, ctx: &Context<'_>, cpr: String) -> gql::Result<Option<Patient>> {
+    async fn patient(&self, ctx: &Context<'_>, cpr: String) -> gql::Result<Option<Patient<G>>> {
         let cpr = Cpr::parse(&cpr).map_err(|e| bad_input("cpr", e))?;
         Patient::find(ctx, cpr).await
+    }
+}
+
+/// Largest page of a list.
+pub const MAX_PAGE: usize = 100;
+
+fn page_size(first: Option<i32>) -> gql::Result<usize> {
+    let first = first.unwrap_or(50);
+    usize::try_from(first)
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n))
+        .ok_or_else(|| bad_input("first", format!("must be between 1 and {MAX_PAGE}")))
+}
+
+/// A page of a clinic's patients.
+pub type PatientPage<G> = Connection<usize, Patient<G>, EmptyFields, EmptyFields>;
+
+entity_part!(
+    /// The plans subgraph's part of a clinic: its patient lists.
+    ClinicFields(ClinicInfo),
+    "Clinic",
+    "PlansClinic"
+);
+
+impl<G: Graph> ClinicFields<G> {
+    async fn page(
+        &self,
+        ctx: &Context<'_>,
+        list: ClinicList,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> gql::Result<PatientPage<G>> {
+        let first = page_size(first)?;
+        let offset = match after {
+            None => 0,
+            Some(cursor) => {
+                cursor
+                    .parse::<usize>()
+                    .map_err(|_| bad_input("after", "not a cursor this list returned"))?
+                    + 1
+            }
+        };
+        let scope = gql::viewer(ctx)?.scope();
+        let clinic = self.0.ydernummer.clone();
+        let look = ctx.look_ahead();
+        let with_plans = look.field("edges").field("node").field("plans").exists()
+            || look.field("nodes").field("plans").exists();
+        let found = gql::db(ctx)?
+            .run(move |c| {
+                repo::clinic_patients(
+                    c,
+                    &scope,
+                    &clinic,
+                    list,
+                    (offset as i64, first as i64),
+                    with_plans,
+                )
+            })
+            .await
+            .map_err(db_error)?;
+        let Some((rows, total)) = found else {
+            return Err(access::forbidden());
+        };
+        let seen = i64::try_from(offset + rows.len()).unwrap_or(i64::MAX);
+        let mut conn = Connection::new(offset > 0, seen < total);
+        for (i, (row, plans)) in rows.into_iter().enumerate() {
+            conn.edges.push(Edge::new(
+                offset + i,
+                Patient::from_listing(ctx, row, plans)?,
+            ));
+        }
+        Ok(conn)
+    }
+}
+
+/// A general practice (lægehus, klinik), identified by its ydernummer.
+#[Object(name_type)]
+impl<G: Graph> ClinicFields<G> {
+    /// Provider number (ydernummer): 6 digits, leading zeros kept.
+    async fn ydernummer(&self) -> &str {
+        &self.0.ydernummer
+    }
+    /// The clinic's listed patients, by CPR number (own clinic's clinicians only).
+    async fn patients(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1–100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last edge of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> gql::Result<Option<PatientPage<G>>> {
+        self.page(ctx, ClinicList::Listed, first, after)
+            .await
+            .map(Some)
+    }
+    /// Listed patients with the diagnosis but no plan of that type: whom to invite next
+    /// (own clinic's clinicians only).
+    async fn uninvited(
+        &self,
+        ctx: &Context<'_>,
+        r#type: PlanType,
+        #[graphql(desc = "Page size, 1–100 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the last edge of the previous page.")] after: Option<
+            String,
+        >,
+    ) -> gql::Result<Option<PatientPage<G>>> {
+        self.page(ctx, ClinicList::Uninvited(r#type.into()), first, after)
+            .await
+            .map(Some)
+    }
+}
+
+/// The plans subgraph served alone: its part of clinics; patients and plans are its own.
+pub struct Alone;
+
+impl Graph for Alone {
+    type Clinic = ClinicFields<Alone>;
+    type Cluster = ClusterKey;
+    type Region = RegionKey;
+}
+
+/// How the router finds this subgraph's entities by key (`_entities`). Each lookup is the
+/// same scoped lookup a direct query makes, so `_entities` reaches nothing a query could not:
+/// a patient or plan outside the scope is null, and is audited when not; a patient is keyed
+/// by the opaque `Patient.id`, never by the CPR number.
+#[derive(Default)]
+pub struct PlansEntities;
+
+#[Object]
+impl PlansEntities {
+    #[graphql(entity)]
+    async fn find_clinic_by_ydernummer(
+        &self,
+        ctx: &Context<'_>,
+        ydernummer: String,
+    ) -> gql::Result<Option<ClinicFields<Alone>>> {
+        entities::clinic(ctx, &ydernummer).await
+    }
+
+    #[graphql(entity)]
+    async fn find_care_plan_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> gql::Result<Option<CarePlan<Alone>>> {
+        CarePlan::by_id(ctx, &id).await
+    }
+
+    #[graphql(entity)]
+    async fn find_patient_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> gql::Result<Option<Patient<Alone>>> {
+        let ids = ctx
+            .data::<PatientIds>()
+            .map_err(|_| gql::internal("no patient id key"))?;
+        match ids.decode(&id) {
+            Some(cpr) => Patient::find(ctx, cpr).await,
+            None => Ok(None),
+        }
     }
 }

@@ -1,12 +1,16 @@
-//! Population and coverage figures, person counts through disclosure control.
+//! The population subgraph in GraphQL: each clinic's population (patientgrundlag) and each
+//! cluster's view (klyngevisning) with coverage, person counts through disclosure control.
 
 use super::repo::{self, Counted};
+use crate::access::{self as access_rules};
 use crate::access::{CountScope, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
-use crate::gql::Window;
+use crate::entity_part;
+use crate::facts::{metrics, ClinicInfo, ClusterInfo};
+use crate::gql::{self, Date, Graph, Window};
 use crate::gql::{PlanType, Sex};
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::SimpleObject;
+use async_graphql::{Context, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -263,6 +267,182 @@ pub fn coverage(rows: &[&Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<
             }
         })
         .collect()
+}
+
+/// The cost of reading one clinic's population, in units of work (`access::work`): about the
+/// listed patients with a diagnosis of a clinic at national scale (0.55 M over 1,693), each
+/// weighed as ten plan versions scanned, since reading a patient and the first plan of each
+/// type from the database costs about that much more than scanning a version in memory
+/// (measured: the whole nation's populations take seconds, its three years of versions
+/// tenths of a second). A region's populations (about 1.4 M) are heavy work, the nation's
+/// (6.8 M) most of a request's budget.
+const PATIENTS_PER_CLINIC: u64 = 4_000;
+
+/// The counted patients of a clinic or cluster, through the request's batching loader.
+async fn population_of(ctx: &Context<'_>, of: CountScope) -> gql::Result<Arc<Vec<Counted>>> {
+    Ok(ctx
+        .data::<CountedDataLoader>()
+        .map_err(|_| gql::internal("no population loader"))?
+        .load_one(of)
+        .await?
+        .unwrap_or_default())
+}
+
+entity_part!(
+    /// The population subgraph's part of a clinic: its population.
+    ClinicFields(ClinicInfo),
+    "Clinic",
+    "PopulationClinic"
+);
+
+/// A general practice (lægehus, klinik), identified by its ydernummer.
+#[Object(name_type)]
+impl<G: Graph> ClinicFields<G> {
+    /// Provider number (ydernummer): 6 digits, leading zeros kept.
+    async fn ydernummer(&self) -> &str {
+        &self.0.ydernummer
+    }
+    /// The patient population per plan type as of the date (default today). Exact for the
+    /// clinic's own clinicians; disclosure-controlled for the other clinics of their cluster,
+    /// regions and the ministry.
+    async fn population(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> gql::Result<Option<Vec<Population>>> {
+        let viewer = gql::viewer(ctx)?;
+        let counted = viewer
+            .count_scope("Clinic", "population", self.0.subject())
+            .ok_or_else(access_rules::forbidden)?;
+        let d = gql::as_of_or_today(as_of);
+        gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
+        let rows = population_of(ctx, counted).await?;
+        let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
+        Ok(Some(populations(&rows, d, disclosure)))
+    }
+}
+
+entity_part!(
+    /// The population subgraph's part of a cluster: its view.
+    ClusterFields(ClusterInfo),
+    "Cluster",
+    "PopulationCluster"
+);
+
+/// A cluster (klynge): a quality-improvement group of clinics in one region.
+#[Object(name_type)]
+impl<G: Graph> ClusterFields<G> {
+    /// Cluster id, e.g. K1084-03.
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    /// The cluster view (klyngevisning) as of the date (default today). Clinicians: their own
+    /// cluster; regions: clusters of their region; ministry: all.
+    async fn view(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> gql::Result<Option<ClusterView<G>>> {
+        let viewer = gql::viewer(ctx)?;
+        let counted = viewer
+            .count_scope("Cluster", "view", self.0.subject())
+            .ok_or_else(access_rules::forbidden)?;
+        let d = gql::as_of_or_today(as_of);
+        let dir = gql::directory(ctx).await?;
+        let windows = gql::clinic_windows(ctx, d).await?;
+        // The listed patients of the cluster's clinics are read: about this many per clinic.
+        let clinics_in = dir.clinics_in_cluster(&self.0.id).count() as u64;
+        gql::admit(ctx, clinics_in * PATIENTS_PER_CLINIC).await?;
+        let rows = population_of(ctx, counted).await?;
+        let mut by_clinic: HashMap<&str, Vec<&Counted>> = HashMap::new();
+        for r in rows.iter() {
+            by_clinic.entry(r.ydernummer.as_str()).or_default().push(r);
+        }
+        let clinics = dir
+            .clinics_in_cluster(&self.0.id)
+            .map(|c| {
+                let w = windows.get(&c.ydernummer).copied().unwrap_or_default();
+                let mine = by_clinic.remove(c.ydernummer.as_str()).unwrap_or_default();
+                ClusterViewRow {
+                    clinic: G::Clinic::from(c.clone()),
+                    open: c.is_open(d),
+                    new_plans_12m: w.new_plans,
+                    ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
+                    inactive: w.plans == 0,
+                    coverage: coverage(&mine, d, viewer.counts_for_clinic(&c.ydernummer)),
+                }
+            })
+            .collect();
+        Ok(Some(ClusterView {
+            as_of: Date(d),
+            cluster: G::Cluster::from(self.0.clone()),
+            clinics,
+        }))
+    }
+}
+
+/// The cluster view (klyngevisning): each clinic's figures side by side.
+#[derive(SimpleObject)]
+pub struct ClusterView<G: Graph> {
+    /// The date the figures are for.
+    pub as_of: Date,
+    /// The cluster shown.
+    pub cluster: G::Cluster,
+    /// One row per clinic of the cluster, by ydernummer.
+    pub clinics: Vec<ClusterViewRow<G>>,
+}
+
+/// One clinic in a cluster view.
+#[derive(SimpleObject)]
+pub struct ClusterViewRow<G: Graph> {
+    /// The clinic.
+    pub clinic: G::Clinic,
+    /// Open on the date.
+    pub open: bool,
+    /// New plans in the 12 months to the date.
+    #[graphql(name = "newPlans12m")]
+    pub new_plans_12m: i64,
+    /// OK22 met: at least 5 new plans.
+    pub ok22_met: bool,
+    /// No plan version in the 12 months.
+    pub inactive: bool,
+    /// Coverage per plan type: exact for the clinic's own clinicians, controlled for others.
+    pub coverage: Vec<Coverage>,
+}
+
+/// The population subgraph served alone: its own parts of clinics and clusters.
+pub struct Alone;
+
+impl Graph for Alone {
+    type Clinic = ClinicFields<Alone>;
+    type Cluster = ClusterFields<Alone>;
+    type Region = gql::entities::RegionKey;
+}
+
+/// How the router finds this subgraph's entities by key (`_entities`): the same lookups as
+/// `clinic(ydernummer)` and `cluster(id)`.
+#[derive(Default)]
+pub struct PopulationEntities;
+
+#[Object]
+impl PopulationEntities {
+    #[graphql(entity)]
+    async fn find_clinic_by_ydernummer(
+        &self,
+        ctx: &Context<'_>,
+        ydernummer: String,
+    ) -> gql::Result<Option<ClinicFields<Alone>>> {
+        gql::entities::clinic(ctx, &ydernummer).await
+    }
+
+    #[graphql(entity)]
+    async fn find_cluster_by_id(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> gql::Result<Option<ClusterFields<Alone>>> {
+        gql::entities::cluster(ctx, &id).await
+    }
 }
 
 #[cfg(test)]

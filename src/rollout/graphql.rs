@@ -1,23 +1,27 @@
-//! The rollout (udrulning) in GraphQL: national or one region's figures as of a date.
+//! The rollout subgraph in GraphQL: national or one region's rollout (udrulning) as of a date,
+//! the steering group's ad-hoc activity question and the milestones.
 
-use super::activity::{self, ActivityOrder, Dimension};
-use super::metrics::{self, ClinicFigures};
 use super::repo;
 use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Subject};
-use crate::clusters::graphql::{Clinic, Cluster, Region};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
+use crate::facts::activity::{self, ActivityOrder, Dimension};
+use crate::facts::metrics::{self, ClinicFigures};
+use crate::gql::entities::{self, ClinicKey, ClusterKey};
 use crate::gql::PlanType;
-use crate::gql::{self, bad_input, db_error, stored, Date, Window};
+use crate::gql::{self, bad_input, db_error, stored, Date, Graph, Window};
+use crate::{entity_part, root_part};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
+use std::marker::PhantomData;
 
 /// National rollout (region null) or one region's, as of a date.
-pub struct Rollout {
+pub struct Rollout<G> {
     as_of: NaiveDate,
     region: Option<RegionCode>,
+    graph: PhantomData<G>,
 }
 
-impl Rollout {
+impl<G: Graph> Rollout<G> {
     pub fn new(ctx: &Context<'_>, as_of: Date, region: Option<RegionCode>) -> gql::Result<Self> {
         let Date(as_of) = as_of;
         // National figures are the field's own; one region's are that region's rollout.
@@ -28,7 +32,11 @@ impl Rollout {
         if !allowed {
             return Err(access::forbidden());
         }
-        Ok(Self { as_of, region })
+        Ok(Self {
+            as_of,
+            region,
+            graph: PhantomData,
+        })
     }
 
     async fn figures(&self, ctx: &Context<'_>) -> gql::Result<ClinicFigures> {
@@ -65,14 +73,14 @@ fn targets(list: &[(&str, f64)]) -> Vec<Target> {
 
 /// Rollout (udrulning) figures as of a date, national or for one region.
 #[Object]
-impl Rollout {
+impl<G: Graph> Rollout<G> {
     /// The date the figures are for.
     async fn as_of(&self) -> Date {
         Date(self.as_of)
     }
     /// The region; null for national figures.
-    async fn region(&self) -> Option<Region> {
-        self.region.map(Region)
+    async fn region(&self) -> Option<G::Region> {
+        self.region.map(G::Region::from)
     }
     /// Clinics open on the date.
     async fn open_clinics(&self, ctx: &Context<'_>) -> gql::Result<i64> {
@@ -96,7 +104,7 @@ impl Rollout {
         })
     }
     /// Open clinics without any plan version in the 12 months to the date.
-    async fn inactive_clinics(&self, ctx: &Context<'_>) -> gql::Result<InactiveClinics> {
+    async fn inactive_clinics(&self, ctx: &Context<'_>) -> gql::Result<InactiveClinics<G>> {
         let f = self.figures(ctx).await?;
         let dir = gql::directory(ctx).await?;
         let viewer = gql::viewer(ctx)?;
@@ -106,9 +114,9 @@ impl Rollout {
                 .inactive_clinics
                 .iter()
                 .filter_map(|y| dir.clinics.get(y))
-                .cloned()
-                .map(Clinic)
                 .filter(|c| viewer.may("InactiveClinics", "clinics", c.subject()))
+                .cloned()
+                .map(G::Clinic::from)
                 .collect(),
         })
     }
@@ -215,12 +223,12 @@ pub struct BucketCount {
 
 /// Open clinics that made no plan at all: whom to call.
 #[derive(SimpleObject)]
-pub struct InactiveClinics {
+pub struct InactiveClinics<G: Graph> {
     /// How many (in the whole area the figures are for).
     pub count: i64,
     /// The clinics, by ydernummer: those the viewer reaches (a region user its own region's,
     /// a clinician its own cluster's, the ministry all).
-    pub clinics: Vec<Clinic>,
+    pub clinics: Vec<G::Clinic>,
 }
 
 /// A number of open clinics and its share of all open clinics.
@@ -351,33 +359,34 @@ fn filter_list(
 }
 
 /// One group of an activity answer; a key is null when the answer is not grouped by it.
-pub struct ActivityRow {
+pub struct ActivityRow<G> {
     group: activity::Group,
     patients: PersonCount,
+    graph: PhantomData<G>,
 }
 
 /// One group of an activity answer (or the total over all groups).
 #[Object]
-impl ActivityRow {
+impl<G: Graph> ActivityRow<G> {
     /// The region grouped by.
-    async fn region(&self) -> Option<Region> {
+    async fn region(&self) -> Option<G::Region> {
         self.group
             .d_region
             .as_deref()
             .and_then(|r| RegionCode::parse(r).ok())
-            .map(Region)
+            .map(G::Region::from)
     }
     /// The cluster grouped by; null also for clinics in no cluster.
-    async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<Cluster>> {
+    async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Cluster>> {
         let Some(id) = &self.group.d_cluster else {
             return Ok(None);
         };
-        Cluster::by_id(ctx, id).await
+        entities::cluster(ctx, id).await
     }
     /// The clinic grouped by.
-    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<Clinic>> {
+    async fn clinic(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Clinic>> {
         match &self.group.d_clinic {
-            Some(y) => Clinic::by_id(ctx, y).await,
+            Some(y) => entities::clinic(ctx, y).await,
             None => Ok(None),
         }
     }
@@ -433,24 +442,25 @@ impl ActivityRow {
 
 /// The answer to an activity question.
 #[derive(SimpleObject)]
-pub struct ActivityResult {
+pub struct ActivityResult<G: Graph> {
     /// The dates counted: `from`..`to` as asked, or widened to whole months when the answer
     /// holds controlled person counts.
     pub window: Window,
     /// The groups, at most `limit`.
-    pub rows: Vec<ActivityRow>,
+    pub rows: Vec<ActivityRow<G>>,
     /// All versions matching the filter, ungrouped.
-    pub total: ActivityRow,
+    pub total: ActivityRow<G>,
     /// True when there were more groups than `limit`.
     pub truncated: bool,
 }
 
-/// The rollout subgraph's query fields.
-#[derive(Default)]
-pub struct RolloutQuery;
+root_part!(
+    /// The rollout subgraph's query fields.
+    RolloutQuery
+);
 
 #[Object]
-impl RolloutQuery {
+impl<G: Graph> RolloutQuery<G> {
     /// National rollout, or one region's (region users: their own; ministry: any).
     async fn rollout(
         &self,
@@ -459,7 +469,7 @@ impl RolloutQuery {
         #[graphql(desc = "Region code 1081–1085; omit for national figures.")] region: Option<
             String,
         >,
-    ) -> gql::Result<Option<Rollout>> {
+    ) -> gql::Result<Option<Rollout<G>>> {
         let region = region
             .map(|r| RegionCode::parse(&r).map_err(|e| bad_input("region", e)))
             .transpose()?;
@@ -479,7 +489,7 @@ impl RolloutQuery {
         filter: Option<ActivityFilter>,
         #[graphql(default_with = "ActivityOrder::Key")] order_by: ActivityOrder,
         #[graphql(default = 100, desc = "Rows returned, 1–1000.")] limit: i32,
-    ) -> gql::Result<Option<ActivityResult>> {
+    ) -> gql::Result<Option<ActivityResult<G>>> {
         let viewer = gql::viewer(ctx)?;
         let (Date(from), Date(to)) = (from, to);
         if to < from {
@@ -557,6 +567,7 @@ impl RolloutQuery {
             .map(|group| ActivityRow {
                 patients: disclosure.count(group.patients),
                 group,
+                graph: PhantomData,
             })
             .collect();
         Ok(Some(ActivityResult {
@@ -565,6 +576,7 @@ impl RolloutQuery {
             total: ActivityRow {
                 patients: disclosure.count(total.patients),
                 group: total,
+                graph: PhantomData,
             },
             truncated,
         }))
@@ -599,5 +611,46 @@ impl RolloutQuery {
                 })
                 .collect(),
         ))
+    }
+}
+
+entity_part!(
+    /// The rollout subgraph's part of a region: its rollout.
+    RegionFields(RegionCode),
+    "Region",
+    "RolloutRegion"
+);
+
+/// A Danish region.
+#[Object(name_type)]
+impl<G: Graph> RegionFields<G> {
+    /// Region code: 1081–1085.
+    async fn code(&self) -> &str {
+        self.0.as_str()
+    }
+    /// The region's rollout as of the date (own region's users and the ministry).
+    async fn rollout(&self, ctx: &Context<'_>, as_of: Date) -> gql::Result<Option<Rollout<G>>> {
+        Rollout::new(ctx, as_of, Some(self.0)).map(Some)
+    }
+}
+
+/// The rollout subgraph served alone: its part of regions; clinics and clusters by key.
+pub struct Alone;
+
+impl Graph for Alone {
+    type Clinic = ClinicKey;
+    type Cluster = ClusterKey;
+    type Region = RegionFields<Alone>;
+}
+
+/// How the router finds this subgraph's regions by code (`_entities`).
+#[derive(Default)]
+pub struct RolloutEntities;
+
+#[Object]
+impl RolloutEntities {
+    #[graphql(entity)]
+    async fn find_region_by_code(&self, code: String) -> Option<RegionFields<Alone>> {
+        RegionCode::parse(&code).ok().map(RegionFields::from)
     }
 }

@@ -2,9 +2,6 @@
 //! inactive and heart-plan clinics, active app users, milestones; and the steering group's
 //! report built from the same figures.
 
-pub mod activity;
 pub mod graphql;
-pub mod metrics;
 pub mod repo;
 pub mod report;
-pub mod snapshot;

@@ -1,11 +1,11 @@
 //! The steering group's status report (`forloeb report`): the same figures as the API, in the
 //! shape of `reference.py --report D` for machines and as tables for people.
 
-use super::metrics::{self, ClinicFigures, NewMaintained};
-use super::snapshot::Snapshot;
 use crate::access::RecordKeys;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
+use crate::facts::metrics::{self, ClinicFigures, NewMaintained};
+use crate::facts::snapshot::Snapshot;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,97 +1,219 @@
-//! The GraphQL schema: the union of the domain subgraphs' query roots, with field access
-//! (`access::field`) asked on every field and failed nullable fields answered as null in place
+//! The GraphQL schemas: the one-process schema, joined from the four subgraphs' fields
+//! (`whole`), and each subgraph's own schema, served alone behind a router with federation on,
+//! so its SDL and `_service` come from the schema itself. Field access (`access::field`) is
+//! asked on every field of each, and failed nullable fields are answered as null in place
 //! (`fields`).
 
 mod fields;
+mod whole;
 
-use crate::clusters::graphql::ClustersQuery;
+use crate::access::work::{Deadline, WorkAdmission};
+use crate::access::{RecordKeys, Viewer};
 use crate::db::Db;
-use crate::federation::entities::EntitiesQuery;
-use crate::plans::graphql::PlansQuery;
+use crate::facts::snapshot::Aggregates;
+use crate::federation::Subgraph;
+use crate::gql::{self, RequestState};
+use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::plans::patient_id::PatientIds;
-use crate::rollout::graphql::RolloutQuery;
-use crate::rollout::snapshot::Aggregates;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Object, Schema};
+use crate::{clusters, plans, population, rollout};
+use async_graphql::{
+    EmptyMutation, EmptySubscription, MergedObject, Object, ObjectType, SDLExportOptions, Schema,
+    SchemaBuilder,
+};
 use fields::Fields;
 use std::sync::Arc;
 
+pub use whole::Query;
+
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// The root of every read.
-#[derive(MergedObject, Default)]
-pub struct Query(BaseQuery, PlansQuery, ClustersQuery, RolloutQuery);
-
-/// The root of a subgraph process: the same fields, plus the entity lookups behind
-/// `_entities` (and `_service`), which the one-process schema does not expose.
-#[derive(MergedObject, Default)]
-#[graphql(name = "Query")]
-pub struct SubgraphQuery(
-    BaseQuery,
-    PlansQuery,
-    ClustersQuery,
-    RolloutQuery,
-    EntitiesQuery,
-);
-
-pub type SubgraphSchema = Schema<SubgraphQuery, EmptyMutation, EmptySubscription>;
-
-/// What a process serves: the whole graph, or one subgraph of it behind a router.
-pub enum Served {
-    Gateway(GatewaySchema),
-    Subgraph(SubgraphSchema),
-}
-
-impl Served {
-    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        match self {
-            Served::Gateway(s) => s.execute(request).await,
-            Served::Subgraph(s) => s.execute(request).await,
-        }
-    }
-}
-
+/// The fields every schema has.
 #[derive(Default)]
 pub struct BaseQuery;
 
 #[Object]
 impl BaseQuery {
     /// The gateway's version (semantic versioning), for clients that report what they talk to.
+    #[graphql(shareable)]
     async fn api_version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
     }
 }
 
-fn builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).extension(Fields)
+// The plans subgraph's root: its fields and its entity lookups.
+/// The root of every read.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct PlansRoot(
+    BaseQuery,
+    plans::graphql::PlansQuery<plans::graphql::Alone>,
+    plans::graphql::PlansEntities,
+);
+
+// The population subgraph's root: no fields of its own, its entity lookups.
+/// The root of every read.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct PopulationRoot(BaseQuery, population::graphql::PopulationEntities);
+
+// The clusters subgraph's root.
+/// The root of every read.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct ClustersRoot(
+    BaseQuery,
+    clusters::graphql::ClustersQuery<clusters::graphql::Alone>,
+    clusters::graphql::ClustersEntities,
+);
+
+// The rollout subgraph's root.
+/// The root of every read.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct RolloutRoot(
+    BaseQuery,
+    rollout::graphql::RolloutQuery<rollout::graphql::Alone>,
+    rollout::graphql::RolloutEntities,
+);
+
+type Of<Q> = Schema<Q, EmptyMutation, EmptySubscription>;
+
+/// What a process serves: the whole graph, or one subgraph of it behind a router.
+pub enum Served {
+    Gateway(GatewaySchema),
+    Plans(Of<PlansRoot>),
+    Population(Of<PopulationRoot>),
+    Clusters(Of<ClustersRoot>),
+    Rollout(Of<RolloutRoot>),
 }
 
-/// Builds the schema with the shared state its resolvers read from the context.
-pub fn build(db: Db, aggregates: Arc<Aggregates>, patient_ids: PatientIds) -> GatewaySchema {
-    builder()
-        .data(db)
-        .data(aggregates)
-        .data(patient_ids)
-        .finish()
+impl Served {
+    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        match self {
+            Served::Gateway(s) => s.execute(request).await,
+            Served::Plans(s) => s.execute(request).await,
+            Served::Population(s) => s.execute(request).await,
+            Served::Clusters(s) => s.execute(request).await,
+            Served::Rollout(s) => s.execute(request).await,
+        }
+    }
 }
 
-/// The subgraph schema: federation on, entity lookups registered.
-pub fn build_subgraph(
+/// Attaches what the resolvers read per request: the viewer and its loaders (none for
+/// anonymous introspection), the database lane (patients read on the reserved one), and
+/// fresh request state with the deadline, which the caller keeps for the audit.
+pub fn attach(
+    mut request: async_graphql::Request,
+    db: &Db,
+    viewer: Option<Viewer>,
+    keys: &RecordKeys,
+    work: &Arc<WorkAdmission>,
+    deadline: Deadline,
+) -> (async_graphql::Request, Arc<RequestState>) {
+    let state = Arc::new(RequestState::new(deadline));
+    if let Some(viewer) = viewer {
+        let db = gql::lane(db, Some(&viewer));
+        request = request
+            .data(PlansDataLoader::new(
+                PlansLoader {
+                    db: db.clone(),
+                    scope: viewer.scope(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(population::graphql::CountedDataLoader::new(
+                population::graphql::CountedLoader {
+                    db: db.clone(),
+                    keys: keys.clone(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(db)
+            .data(viewer);
+    }
+    (request.data(work.clone()).data(state.clone()), state)
+}
+
+fn builder<Q: ObjectType + Default + 'static>() -> SchemaBuilder<Q, EmptyMutation, EmptySubscription>
+{
+    Schema::build(Q::default(), EmptyMutation, EmptySubscription).extension(Fields)
+}
+
+/// A subgraph's schema builder: federation on.
+fn subgraph_builder<Q: ObjectType + Default + 'static>(
+) -> SchemaBuilder<Q, EmptyMutation, EmptySubscription> {
+    builder::<Q>().enable_federation()
+}
+
+/// The shared state every schema's resolvers read from the context.
+struct Shared {
     db: Db,
     aggregates: Arc<Aggregates>,
     patient_ids: PatientIds,
-) -> SubgraphSchema {
-    Schema::build(SubgraphQuery::default(), EmptyMutation, EmptySubscription)
-        .extension(Fields)
-        .enable_federation()
-        .data(db)
-        .data(aggregates)
-        .data(patient_ids)
-        .finish()
 }
 
-/// The schema's SDL without any state, for `forloeb schema` and the drift test.
+impl Shared {
+    fn finish<Q: ObjectType + 'static>(
+        self,
+        builder: SchemaBuilder<Q, EmptyMutation, EmptySubscription>,
+    ) -> Of<Q> {
+        builder
+            .data(self.db)
+            .data(self.aggregates)
+            .data(self.patient_ids)
+            .finish()
+    }
+}
+
+/// Builds the one-process schema with the shared state its resolvers read.
+pub fn build(db: Db, aggregates: Arc<Aggregates>, patient_ids: PatientIds) -> GatewaySchema {
+    Shared {
+        db,
+        aggregates,
+        patient_ids,
+    }
+    .finish(builder::<Query>())
+}
+
+/// Builds one subgraph's schema, to be served alone behind a router.
+pub fn build_subgraph(
+    subgraph: Subgraph,
+    db: Db,
+    aggregates: Arc<Aggregates>,
+    patient_ids: PatientIds,
+) -> Served {
+    let shared = Shared {
+        db,
+        aggregates,
+        patient_ids,
+    };
+    match subgraph {
+        Subgraph::Plans => Served::Plans(shared.finish(subgraph_builder())),
+        Subgraph::Population => Served::Population(shared.finish(subgraph_builder())),
+        Subgraph::Clusters => Served::Clusters(shared.finish(subgraph_builder())),
+        Subgraph::Rollout => Served::Rollout(shared.finish(subgraph_builder())),
+    }
+}
+
+/// The one-process schema's SDL without any state, for `forloeb schema` and the drift test.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder::<Query>().finish().sdl()
+}
+
+/// A subgraph's Federation v2 SDL, as its `_service { sdl }` answers it: what a router
+/// composes (`forloeb schema --subgraph NAME`, `schema/subgraphs/`).
+pub fn subgraph_sdl(subgraph: Subgraph) -> String {
+    fn of<Q: ObjectType + Default + 'static>() -> String {
+        subgraph_builder::<Q>()
+            .finish()
+            .sdl_with_options(SDLExportOptions::new().federation().compose_directive())
+    }
+    match subgraph {
+        Subgraph::Plans => of::<PlansRoot>(),
+        Subgraph::Population => of::<PopulationRoot>(),
+        Subgraph::Clusters => of::<ClustersRoot>(),
+        Subgraph::Rollout => of::<RolloutRoot>(),
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +290,117 @@ mod tests {
                     "Query.{field} can be refused but is non-null"
                 );
             }
+        }
+    }
+
+    /// The fields of each object type of an SDL, by type name.
+    fn object_fields(sdl: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+        let doc = async_graphql::parser::parse_schema(sdl).expect("sdl parses");
+        doc.definitions
+            .into_iter()
+            .filter_map(|d| match d {
+                TypeSystemDefinition::Type(t) => match &t.node.kind {
+                    TypeKind::Object(o) => Some((
+                        t.node.name.node.to_string(),
+                        o.fields
+                            .iter()
+                            .map(|f| f.node.name.node.to_string())
+                            .collect(),
+                    )),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `federation::OWNERSHIP` says what the subgraph schemas have: each subgraph's root fields
+    /// and entity fields (besides the key) are the table's, and every root and entity field of
+    /// the one-process schema has exactly one owner (the shared root fields every one).
+    #[test]
+    fn the_ownership_table_is_what_the_subgraph_schemas_serve() {
+        use crate::federation::{Subgraph, KEYS, OWNERSHIP, SHARED_ROOT_FIELDS};
+        let whole = object_fields(&super::sdl());
+        let key_of = |ty: &str| KEYS.iter().find(|(t, _)| *t == ty).map(|(_, k)| *k);
+        let tabled = |s: Subgraph, ty: &str| -> Vec<String> {
+            let mut fields: Vec<String> = OWNERSHIP
+                .iter()
+                .filter(|(o, t, _)| *o == s && *t == ty)
+                .flat_map(|(_, _, fs)| fs.iter())
+                .flat_map(|f| match *f {
+                    "*" => whole[ty].clone(),
+                    f => vec![f.to_string()],
+                })
+                .filter(|f| Some(f.as_str()) != key_of(ty))
+                .collect();
+            if ty == "Query" {
+                fields.extend(SHARED_ROOT_FIELDS.iter().map(|f| f.to_string()));
+            }
+            fields.sort();
+            fields
+        };
+        let mut owners: std::collections::BTreeMap<(String, String), usize> = Default::default();
+        for s in Subgraph::ALL {
+            let served = object_fields(&super::subgraph_sdl(s));
+            for ty in std::iter::once("Query").chain(KEYS.iter().map(|(t, _)| *t)) {
+                let mut has: Vec<String> = served
+                    .get(ty)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|f| Some(f.as_str()) != key_of(ty))
+                    .collect();
+                has.sort();
+                assert_eq!(has, tabled(s, ty), "{s:?} {ty}");
+                for f in has {
+                    *owners.entry((ty.to_string(), f)).or_default() += 1;
+                }
+            }
+        }
+        for ty in std::iter::once("Query").chain(KEYS.iter().map(|(t, _)| *t)) {
+            for f in &whole[ty] {
+                if Some(f.as_str()) == key_of(ty) {
+                    continue;
+                }
+                let n = owners.get(&(ty.to_string(), f.clone())).copied();
+                let expected = if SHARED_ROOT_FIELDS.contains(&f.as_str()) {
+                    4
+                } else {
+                    1
+                };
+                assert_eq!(n, Some(expected), "{ty}.{f}");
+            }
+        }
+    }
+
+    #[test]
+    fn subgraphs_key_a_patient_by_its_opaque_id_never_by_cpr() {
+        use crate::federation::Subgraph;
+        let plans = super::subgraph_sdl(Subgraph::Plans);
+        assert!(
+            plans.contains("type Patient @key(fields: \"id\")"),
+            "{plans}"
+        );
+        for s in Subgraph::ALL {
+            let sdl = super::subgraph_sdl(s);
+            assert!(!sdl.contains("@key(fields: \"cpr\")"), "{s:?}");
+            assert!(sdl.contains("apiVersion: String! @shareable"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_committed_subgraph_schemas_are_current() {
+        use crate::federation::Subgraph;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/subgraphs");
+        for s in Subgraph::ALL {
+            let path = dir.join(format!("{}.graphql", s.as_str()));
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == super::subgraph_sdl(s),
+                "{} is stale: run `forloeb schema --subgraph {}` into it",
+                path.display(),
+                s.as_str()
+            );
         }
     }
 }

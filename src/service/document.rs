@@ -4,7 +4,6 @@
 use crate::access::limits;
 use crate::config::LimitSettings;
 use crate::error::{ApiError, Code};
-use crate::federation::{service, Subgraph};
 use crate::trusted::{self, Manifest};
 use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
@@ -68,8 +67,6 @@ pub struct Operation {
     /// Its root fields (through fragments); a mutation's are one empty name. Empty when no
     /// operation is selected (validation then says why).
     pub roots: Vec<String>,
-    /// In a subgraph process, the answer to an operation of `_service` alone.
-    pub service: Option<Result<Value, ApiError>>,
 }
 
 /// Parses the request's document once (async-graphql keeps the parse for execution), finds
@@ -79,7 +76,6 @@ pub fn inspect(
     request: &mut async_graphql::Request,
     queries_only: bool,
     limits: Option<&LimitSettings>,
-    subgraph: Option<Subgraph>,
 ) -> Result<Operation, ApiError> {
     let wanted = request.operation_name.clone();
     let variables = request.variables.clone();
@@ -116,9 +112,6 @@ pub fn inspect(
         root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
     } else {
         operation.roots.push(String::new());
-    }
-    if let Some(subgraph) = subgraph {
-        operation.service = service::service_answer(subgraph, &op.node.selection_set.node);
     }
     operation.name = name;
     Ok(operation)

@@ -26,8 +26,8 @@ use crate::auth::Principal;
 use crate::config::{DocumentSettings, LimitSettings, Settings};
 use crate::db::Db;
 use crate::error::{ApiError, Code};
+use crate::facts::snapshot::Aggregates;
 use crate::federation::Subgraph;
-use crate::rollout::snapshot::Aggregates;
 use crate::schema::Served;
 use crate::trusted::Manifest;
 use serde_json::{Map, Value};
@@ -143,7 +143,7 @@ impl GraphqlService {
             request = request.variables(async_graphql::Variables::from_json(Value::Object(vars)));
         }
         let limits = (!trusted).then_some(&self.limits);
-        let operation = document::inspect(&mut request, call.queries_only, limits, self.subgraph)?;
+        let operation = document::inspect(&mut request, call.queries_only, limits)?;
         let roots: Vec<&str> = operation.roots.iter().map(String::as_str).collect();
         admission::subgraph_roots(self.subgraph, &roots).map_err(not_admitted)?;
         let admitted = admission::operation(
@@ -158,9 +158,6 @@ impl GraphqlService {
         }
         if let Some(name) = &operation.name {
             tracing::Span::current().record("operation", name.as_str());
-        }
-        if let Some(answer) = operation.service {
-            return Ok(Answer::new(async_graphql::Response::new(answer?)));
         }
         let admitted = run::Admitted {
             request,

@@ -81,7 +81,7 @@ async fn run_and_record(
         .filter(|p| service.cell_budget.limit(p.role()).is_some())
         .map(|_| serde_json::to_string(&request.variables).unwrap_or_default())
         .unwrap_or_default();
-    let (request, request_state) = gql::attach(
+    let (request, request_state) = crate::schema::attach(
         request,
         &service.db,
         viewer,

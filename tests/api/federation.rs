@@ -2,14 +2,15 @@
 //! only, and `_entities` that reaches nothing a direct query could not, with the same audit.
 
 use crate::helpers::{clinician, fixture, ministry, patient, region, spawn_app_with, TestApp};
-use forloeb_gateway::federation::{subgraph_sdl, Subgraph};
+use forloeb_gateway::federation::Subgraph;
+use forloeb_gateway::schema::subgraph_sdl;
 use serde_json::{json, Value};
 
 const PATIENT: &str = "2709400129";
 const ENTITIES: &str = "query($r: [_Any!]!) { _entities(representations: $r) { \
     ... on Patient { cpr birthDate plans { id } } \
     ... on CarePlan { id source current { version } } \
-    ... on Clinic { ydernummer patients(first: 3) { edges { node { cpr } } } population { diagnosed { value suppressed } } } } }";
+    ... on Clinic { ydernummer patients(first: 3) { edges { node { cpr } } } } } }";
 
 fn subgraph(name: Subgraph) -> TestApp {
     let app = spawn_app_with(|s| s.server.subgraph = Some(name));
@@ -30,7 +31,7 @@ fn a_subgraph_serves_its_contract_and_only_its_root_fields() {
         .json();
     assert_eq!(
         r["data"]["_service"]["sdl"].as_str(),
-        Some(subgraph_sdl(Subgraph::Rollout))
+        Some(subgraph_sdl(Subgraph::Rollout).as_str())
     );
     let r = app.graphql_as(&ministry(), "{ me { cpr } }", json!({}));
     assert_eq!(r.status, 400);
@@ -146,4 +147,50 @@ fn entities_reach_nothing_a_direct_query_could_not() {
         .collect();
     assert!(clinics.contains(&"831497"), "{log}");
     assert!(!clinics.contains(&"586964"), "{log}");
+}
+
+/// Each subgraph's schema has its own fields of an entity and no other's: the population
+/// subgraph answers a clinic's population as `clinic(ydernummer) { population }` does (exact
+/// for the clinic's own clinicians, controlled for the ministry, refused for a clinician
+/// elsewhere), and the plans subgraph does not know the field.
+#[test]
+fn a_subgraph_resolves_only_its_own_fields_of_an_entity() {
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { \
+        ... on Clinic { ydernummer population(asOf: \"2022-05-18\") { type diagnosed { value suppressed } } } } }";
+    let reps = json!({ "r": [{ "__typename": "Clinic", "ydernummer": "831497" }] });
+    let population = subgraph(Subgraph::Population);
+    let own = population
+        .graphql_as(&clinician("831497"), query, reps.clone())
+        .json();
+    let diagnosed = &own["data"]["_entities"][0]["population"][0]["diagnosed"];
+    assert!(diagnosed["value"].as_i64().is_some_and(|n| n > 0), "{own}");
+    let ministry = population
+        .graphql_as(&ministry(), query, reps.clone())
+        .json();
+    assert!(
+        ministry["data"]["_entities"][0]["population"].is_array(),
+        "{ministry}"
+    );
+    let elsewhere = population
+        .graphql_as(&clinician("586964"), query, reps.clone())
+        .json();
+    assert!(
+        elsewhere["data"]["_entities"][0]["population"].is_null(),
+        "{elsewhere}"
+    );
+    assert_eq!(
+        elsewhere["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{elsewhere}"
+    );
+
+    let plans = subgraph(Subgraph::Plans);
+    let r = plans.graphql_as(&clinician("831497"), query, reps);
+    let r = r.json();
+    assert!(r["data"].is_null(), "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Unknown field \"population\" on type \"Clinic\"")),
+        "{r}"
+    );
 }

@@ -8,7 +8,7 @@ use async_graphql::parser::types::DocumentOperations;
 use forloeb_gateway::access::limits;
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::db::{run_migrations, Db};
-use forloeb_gateway::rollout::snapshot::Aggregates;
+use forloeb_gateway::facts::snapshot::Aggregates;
 use std::time::Duration;
 
 /// xorshift64*: small, deterministic, good enough to pick tokens.

@@ -1,7 +1,7 @@
 //! The metric definitions of DOMAIN.md as pure functions over the aggregates `repo` reads.
 
-use crate::clusters::{ClinicInfo, Directory};
 use crate::domain::IsoWeek;
+use crate::facts::{ClinicInfo, Directory};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 

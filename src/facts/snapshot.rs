@@ -23,10 +23,10 @@ use super::activity::{ActivityOrder, Dimension, Group, Question};
 use super::metrics::{ClinicWindow, DayCount};
 use crate::access::work::{Deadline, Expired};
 use crate::access::{PersonSet, RecordKey, RecordKeys};
-use crate::clusters::Directory;
 use crate::db::tables::{app_events, plan_versions};
 use crate::db::{data_version, Db, DbConnection, DbError};
 use crate::domain::{PlanType, RegionCode, Source};
+use crate::facts::Directory;
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -113,7 +113,7 @@ impl Snapshot {
     /// loading makes the next request rebuild again, never miss it.
     pub fn load(conn: &mut DbConnection, record_keys: &RecordKeys) -> Result<Self, DbError> {
         let version = data_version(conn)?;
-        let directory = Arc::new(crate::clusters::repo::directory(conn)?);
+        let directory = Arc::new(crate::facts::directory::directory(conn)?);
         let cluster_ids: Vec<&String> = directory.clusters.keys().collect();
         let mut clinic_index = HashMap::with_capacity(directory.clinics.len());
         let clinics: Vec<Clinic> = directory

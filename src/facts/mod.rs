@@ -1,0 +1,11 @@
+//! What several subgraphs read and none owns: the directory of clinics and clusters, the
+//! rollout snapshot of plan-version facts with the aggregates over it, the metric rules
+//! (DOMAIN.md "Metrics") and the steering group's activity question. Below the subgraph
+//! folders: it imports none of them.
+
+pub mod activity;
+pub mod directory;
+pub mod metrics;
+pub mod snapshot;
+
+pub use directory::{ClinicInfo, ClusterInfo, Directory};
