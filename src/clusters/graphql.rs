@@ -22,7 +22,7 @@ entity_part!(
 impl<G: Graph> ClinicFields<G> {
     /// Provider number (ydernummer): 6 digits, leading zeros kept.
     async fn ydernummer(&self) -> &str {
-        &self.0.ydernummer
+        self.0.ydernummer.as_str()
     }
     /// The clinic's name.
     async fn name(&self) -> &str {
@@ -30,7 +30,7 @@ impl<G: Graph> ClinicFields<G> {
     }
     /// The region the clinic belongs to.
     async fn region(&self) -> Option<G::Region> {
-        RegionCode::parse(&self.0.region).ok().map(G::Region::from)
+        Some(G::Region::from(self.0.region))
     }
     /// The clinic's cluster (klynge), if it is in one.
     async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Cluster>> {
@@ -64,7 +64,7 @@ impl<G: Graph> ClinicFields<G> {
         let d = gql::as_of_or_today(as_of);
         let w = gql::clinic_windows(ctx, d)
             .await?
-            .get(&self.0.ydernummer)
+            .get(self.0.ydernummer.as_str())
             .copied()
             .unwrap_or_default();
         Ok(Some(ClinicActivity {
@@ -121,7 +121,7 @@ impl<G: Graph> ClusterFields<G> {
     }
     /// The region the cluster belongs to.
     async fn region(&self) -> Option<G::Region> {
-        RegionCode::parse(&self.0.region).ok().map(G::Region::from)
+        Some(G::Region::from(self.0.region))
     }
     /// The cluster's clinics, by ydernummer.
     async fn clinics(&self, ctx: &Context<'_>) -> gql::Result<Vec<G::Clinic>> {
@@ -154,12 +154,11 @@ impl<G: Graph> RegionFields<G> {
     }
     /// The region's clusters, by id.
     async fn clusters(&self, ctx: &Context<'_>) -> gql::Result<Vec<G::Cluster>> {
-        let code = self.0.as_str();
         Ok(gql::directory(ctx)
             .await?
             .clusters
             .values()
-            .filter(|c| c.region == code)
+            .filter(|c| c.region == self.0)
             .cloned()
             .map(G::Cluster::from)
             .collect())
@@ -168,7 +167,7 @@ impl<G: Graph> RegionFields<G> {
     async fn clinics(&self, ctx: &Context<'_>) -> gql::Result<Vec<G::Clinic>> {
         Ok(gql::directory(ctx)
             .await?
-            .clinics_in_region(self.0.as_str())
+            .clinics_in_region(self.0)
             .cloned()
             .map(G::Clinic::from)
             .collect())
@@ -208,7 +207,7 @@ impl<G: Graph> ClustersQuery<G> {
                 .await?
                 .clinics
                 .values()
-                .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+                .filter(|c| region.is_none_or(|r| c.region == r))
                 .filter(|c| cluster.is_none() || c.cluster == cluster)
                 .cloned()
                 .map(G::Clinic::from)
@@ -231,7 +230,7 @@ impl<G: Graph> ClustersQuery<G> {
                 .await?
                 .clusters
                 .values()
-                .filter(|c| region.is_none_or(|r| c.region == r.as_str()))
+                .filter(|c| region.is_none_or(|r| c.region == r))
                 .cloned()
                 .map(G::Cluster::from)
                 .collect(),

@@ -4,17 +4,21 @@
 use crate::access::Subject;
 use crate::db::tables::{clinics, clusters};
 use crate::db::{DbConnection, DbError};
+use crate::domain::{RegionCode, Ydernummer};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use std::collections::BTreeMap;
 
+/// A clinic's directory entry, typed as it was parsed when imported: a stored identifier that
+/// no longer parses fails the read (`DbError::is_unparsable`, counted), never drops the row.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = crate::db::tables::clinics)]
 pub struct ClinicInfo {
-    pub ydernummer: String,
+    #[diesel(deserialize_as = String)]
+    pub ydernummer: Ydernummer,
     pub name: String,
-    #[diesel(column_name = region_code)]
-    pub region: String,
+    #[diesel(column_name = region_code, deserialize_as = String)]
+    pub region: RegionCode,
     #[diesel(column_name = cluster_id)]
     pub cluster: Option<String>,
     pub opened_on: Option<NaiveDate>,
@@ -25,8 +29,8 @@ impl ClinicInfo {
     /// This clinic as the subject of a reach decision.
     pub fn subject(&self) -> Subject<'_> {
         Subject::Clinic {
-            ydernummer: &self.ydernummer,
-            region: &self.region,
+            ydernummer: self.ydernummer.as_str(),
+            region: self.region.as_str(),
             cluster: self.cluster.as_deref(),
         }
     }
@@ -43,8 +47,8 @@ pub struct ClusterInfo {
     #[diesel(column_name = cluster_id)]
     pub id: String,
     pub name: String,
-    #[diesel(column_name = region_code)]
-    pub region: String,
+    #[diesel(column_name = region_code, deserialize_as = String)]
+    pub region: RegionCode,
 }
 
 impl ClusterInfo {
@@ -52,7 +56,7 @@ impl ClusterInfo {
     pub fn subject(&self) -> Subject<'_> {
         Subject::Cluster {
             id: &self.id,
-            region: &self.region,
+            region: self.region.as_str(),
         }
     }
 }
@@ -65,10 +69,7 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn clinics_in_region<'a>(
-        &'a self,
-        region: &'a str,
-    ) -> impl Iterator<Item = &'a ClinicInfo> {
+    pub fn clinics_in_region(&self, region: RegionCode) -> impl Iterator<Item = &ClinicInfo> {
         self.clinics.values().filter(move |c| c.region == region)
     }
 
@@ -90,7 +91,7 @@ pub fn directory(conn: &mut DbConnection) -> Result<Directory, DbError> {
     Ok(Directory {
         clinics: clinic_rows
             .into_iter()
-            .map(|c| (c.ydernummer.clone(), c))
+            .map(|c| (c.ydernummer.as_str().to_string(), c))
             .collect(),
         clusters: cluster_rows
             .into_iter()

@@ -101,7 +101,10 @@ pub fn clinic_figures(
         ..ClinicFigures::default()
     };
     for clinic in dir.clinics.values().filter(|c| c.is_open(d) && include(c)) {
-        let w = windows.get(&clinic.ydernummer).copied().unwrap_or_default();
+        let w = windows
+            .get(clinic.ydernummer.as_str())
+            .copied()
+            .unwrap_or_default();
         f.open_clinics += 1;
         let b = bucket(w.new_plans);
         if let Some(slot) = f.buckets.iter_mut().find(|(name, _)| *name == b) {
@@ -112,7 +115,8 @@ pub fn clinic_figures(
         }
         if w.plans == 0 {
             f.inactive += 1;
-            f.inactive_clinics.push(clinic.ydernummer.clone());
+            f.inactive_clinics
+                .push(clinic.ydernummer.as_str().to_string());
         }
         if w.new_heart >= 1 {
             f.heart += 1;

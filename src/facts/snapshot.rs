@@ -87,10 +87,10 @@ pub struct Snapshot {
     live: Mutex<Vec<(Day, u32)>>,
 }
 
-fn region_index(code: &str) -> u8 {
+fn region_index(code: RegionCode) -> u8 {
     RegionCode::ALL
         .iter()
-        .position(|r| r.as_str() == code)
+        .position(|r| *r == code)
         .map_or(u8::MAX, |i| u8::try_from(i).unwrap_or(u8::MAX))
 }
 
@@ -121,10 +121,10 @@ impl Snapshot {
             .values()
             .enumerate()
             .map(|(i, c)| {
-                clinic_index.insert(c.ydernummer.clone(), i as u32);
+                clinic_index.insert(c.ydernummer.as_str().to_string(), i as u32);
                 Clinic {
-                    ydernummer: c.ydernummer.clone(),
-                    region: region_index(&c.region),
+                    ydernummer: c.ydernummer.as_str().to_string(),
+                    region: region_index(c.region),
                     cluster: c
                         .cluster
                         .as_ref()
@@ -285,7 +285,7 @@ impl Snapshot {
         &self,
         after: NaiveDate,
         until: NaiveDate,
-        region: Option<&str>,
+        region: Option<RegionCode>,
     ) -> (PersonSet, PersonSet) {
         let u = day(until);
         let r = region.map(region_index);

@@ -79,7 +79,7 @@ impl From<ClinicInfo> for ClinicKey {
 impl ClinicKey {
     /// Provider number (ydernummer): 6 digits, leading zeros kept.
     async fn ydernummer(&self) -> &str {
-        &self.0.ydernummer
+        self.0.ydernummer.as_str()
     }
 }
 

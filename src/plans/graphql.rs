@@ -233,7 +233,10 @@ impl<G: Graph> CarePlan<G> {
             .run(move |c| repo::plan_owner(c, &scope, &source, &plan_id))
             .await
             .map_err(db_error)?;
-        let Some(cpr) = owner.and_then(|c| Cpr::parse(&c).ok()) else {
+        let Some(cpr) = owner
+            .map(|c| stored("plan owner's cpr", Cpr::parse(&c)))
+            .transpose()?
+        else {
             return Ok(None);
         };
         let Some(patient) = Patient::<G>::find(ctx, cpr).await? else {
@@ -532,7 +535,7 @@ impl<G: Graph> ClinicFields<G> {
             }
         };
         let scope = gql::viewer(ctx)?.scope();
-        let clinic = self.0.ydernummer.clone();
+        let clinic = self.0.ydernummer.as_str().to_string();
         let look = ctx.look_ahead();
         let with_plans = look.field("edges").field("node").field("plans").exists()
             || look.field("nodes").field("plans").exists();
@@ -569,7 +572,7 @@ impl<G: Graph> ClinicFields<G> {
 impl<G: Graph> ClinicFields<G> {
     /// Provider number (ydernummer): 6 digits, leading zeros kept.
     async fn ydernummer(&self) -> &str {
-        &self.0.ydernummer
+        self.0.ydernummer.as_str()
     }
     /// The clinic's listed patients, by CPR number (own clinic's clinicians only).
     async fn patients(

@@ -300,7 +300,7 @@ entity_part!(
 impl<G: Graph> ClinicFields<G> {
     /// Provider number (ydernummer): 6 digits, leading zeros kept.
     async fn ydernummer(&self) -> &str {
-        &self.0.ydernummer
+        self.0.ydernummer.as_str()
     }
     /// The patient population per plan type as of the date (default today). Exact for the
     /// clinic's own clinicians; disclosure-controlled for the other clinics of their cluster,
@@ -317,7 +317,7 @@ impl<G: Graph> ClinicFields<G> {
         let d = gql::as_of_or_today(as_of);
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
         let rows = population_of(ctx, counted).await?;
-        let disclosure = viewer.counts_for_clinic(&self.0.ydernummer);
+        let disclosure = viewer.counts_for_clinic(self.0.ydernummer.as_str());
         Ok(Some(populations(&rows, d, disclosure)))
     }
 }
@@ -361,7 +361,10 @@ impl<G: Graph> ClusterFields<G> {
         let clinics = dir
             .clinics_in_cluster(&self.0.id)
             .map(|c| {
-                let w = windows.get(&c.ydernummer).copied().unwrap_or_default();
+                let w = windows
+                    .get(c.ydernummer.as_str())
+                    .copied()
+                    .unwrap_or_default();
                 let mine = by_clinic.remove(c.ydernummer.as_str()).unwrap_or_default();
                 ClusterViewRow {
                     clinic: G::Clinic::from(c.clone()),
@@ -369,7 +372,7 @@ impl<G: Graph> ClusterFields<G> {
                     new_plans_12m: w.new_plans,
                     ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
                     inactive: w.plans == 0,
-                    coverage: coverage(&mine, d, viewer.counts_for_clinic(&c.ydernummer)),
+                    coverage: coverage(&mine, d, viewer.counts_for_clinic(c.ydernummer.as_str())),
                 }
             })
             .collect();

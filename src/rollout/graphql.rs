@@ -42,9 +42,8 @@ impl<G: Graph> Rollout<G> {
     async fn figures(&self, ctx: &Context<'_>) -> gql::Result<ClinicFigures> {
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, self.as_of).await?;
-        let region = self.region.map(|r| r.as_str());
         Ok(metrics::clinic_figures(&dir, &windows, self.as_of, |c| {
-            region.is_none_or(|r| c.region == r)
+            self.region.is_none_or(|r| c.region == r)
         }))
     }
 
@@ -136,7 +135,7 @@ impl<G: Graph> Rollout<G> {
         let d = gql::viewer(ctx)?.controlled();
         let until = CountWindow::new(&d, None, self.as_of).to;
         let after = metrics::year_back(until);
-        let region = self.region.map(|r| r.as_str());
+        let region = self.region;
         let snap = gql::snapshot(ctx).await?;
         // Every patient with a plan is visited once, and the events of the year.
         let cost = snap.facts_between(after, until) + snap.patients_with_plans();
@@ -369,12 +368,17 @@ pub struct ActivityRow<G> {
 #[Object]
 impl<G: Graph> ActivityRow<G> {
     /// The region grouped by.
-    async fn region(&self) -> Option<G::Region> {
+    async fn region(&self) -> gql::Result<Option<G::Region>> {
         self.group
             .d_region
             .as_deref()
-            .and_then(|r| RegionCode::parse(r).ok())
-            .map(G::Region::from)
+            .map(|r| {
+                Ok(G::Region::from(stored(
+                    "activity region",
+                    RegionCode::parse(r),
+                )?))
+            })
+            .transpose()
     }
     /// The cluster grouped by; null also for clinics in no cluster.
     async fn cluster(&self, ctx: &Context<'_>) -> gql::Result<Option<G::Cluster>> {

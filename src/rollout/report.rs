@@ -97,7 +97,7 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate, keys: &RecordKeys) -> Result
     let mut ytd_region = BTreeMap::new();
     for code in RegionCode::ALL {
         let r = code.as_str();
-        let f = metrics::clinic_figures(dir, &windows, d, |c| c.region == r);
+        let f = metrics::clinic_figures(dir, &windows, d, |c| c.region == *code);
         region.insert(r, Figures::from(&f));
         ytd_region.insert(r, metrics::year_to_date(&days, d, |x| x.region == r));
     }

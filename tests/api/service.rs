@@ -206,3 +206,52 @@ fn a_stored_value_that_does_not_parse_is_an_error_not_a_default() {
     );
     assert!(forloeb_gateway::gql::unparsable_stored_values() > counted);
 }
+
+/// The directory is typed as it was imported: a clinic whose stored region code no longer
+/// parses (the schema's foreign key keeps it from happening; here a row is written by hand
+/// past it) fails the read (counted), rather than showing the clinic without a region.
+#[test]
+fn a_directory_row_that_does_not_parse_is_an_error_not_a_missing_region() {
+    use diesel::prelude::*;
+    use forloeb_gateway::db::tables::clinics;
+    let (app, service) = loaded();
+    let ministry = caller(Some(Actor::Ministry));
+    let ask = || text("{ clinics { ydernummer region { code } } }");
+    let before = run(&service, &ministry, ask()).expect("answer");
+    assert!(
+        before["data"]["clinics"][0]["region"]["code"].is_string(),
+        "{before}"
+    );
+    let settings = helpers::test_settings(app.db.url());
+    let db = Db::connect(&settings.database).expect("database");
+    let mut conn = db.get().expect("connection");
+    let first: String = clinics::table
+        .select(clinics::ydernummer)
+        .order(clinics::ydernummer)
+        .first(&mut *conn)
+        .expect("a clinic");
+    let past_the_foreign_key = if app.db.url().starts_with("postgres") {
+        "SET session_replication_role = replica"
+    } else {
+        "PRAGMA foreign_keys = OFF"
+    };
+    diesel::sql_query(past_the_foreign_key)
+        .execute(&mut *conn)
+        .expect("by hand");
+    diesel::update(clinics::table.filter(clinics::ydernummer.eq(&first)))
+        .set(clinics::region_code.eq("9999"))
+        .execute(&mut *conn)
+        .expect("update");
+    // As an import would, so the directory is read again.
+    diesel::sql_query("UPDATE data_version SET version = version + 1")
+        .execute(&mut *conn)
+        .expect("new data version");
+    drop(conn);
+    let counted = forloeb_gateway::gql::unparsable_stored_values();
+    let after = run(&service, &ministry, ask()).expect("answer");
+    assert_eq!(
+        after["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{after}"
+    );
+    assert!(forloeb_gateway::gql::unparsable_stored_values() > counted);
+}
