@@ -29,6 +29,8 @@ pub enum StartError {
          same in every replica"
     )]
     DemoRecordKeySecret,
+    #[error("cannot start the audit's writer thread: {0}")]
+    AuditWriter(std::io::Error),
     #[error(transparent)]
     RateLimit(#[from] crate::ratelimit::StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -109,5 +111,5 @@ pub fn service(settings: &Settings, db: Db) -> Result<GraphqlService, StartError
             schema::build_subgraph(subgraph, db.clone(), aggregates.clone(), patient_ids)
         }
     };
-    Ok(GraphqlService::new(settings, db, schema, aggregates))
+    GraphqlService::new(settings, db, schema, aggregates).map_err(StartError::AuditWriter)
 }

@@ -79,10 +79,6 @@ pub struct AuditContext<'a> {
 /// What `operation` says of a document that is not a trusted one.
 pub const AD_HOC: &str = "ad hoc";
 
-#[derive(Debug, thiserror::Error)]
-#[error("audit write failed: {0}")]
-pub struct AuditWriteError(#[from] pub DbError);
-
 #[derive(Insertable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct AuditRow {
@@ -107,21 +103,26 @@ struct ViewRow {
     local_date: chrono::NaiveDate,
 }
 
-/// Writes one audit record per person read, and the patient's own plan views, atomically.
-pub fn write_audit(
-    conn: &mut DbConnection,
-    trail: &AuditTrail,
-    principal: &Principal,
-    asked: &AuditContext<'_>,
-    now: Timestamp,
-) -> Result<(), AuditWriteError> {
-    let operation = asked.trusted_operation.unwrap_or(AD_HOC);
-    let (audit, views) = {
+/// What one answer puts on record: an audit row per person read, and the patient's own plan
+/// views (`plan_viewed`). Taken from the trail once the answer is complete.
+pub struct AuditRecords {
+    audit: Vec<AuditRow>,
+    views: Vec<ViewRow>,
+}
+
+impl AuditRecords {
+    pub fn of(
+        trail: &AuditTrail,
+        principal: &Principal,
+        asked: &AuditContext<'_>,
+        now: Timestamp,
+    ) -> Result<Self, DbError> {
+        let operation = asked.trusted_operation.unwrap_or(AD_HOC);
         let t = trail
             .inner
             .lock()
             .map_err(|_| DbError::Unavailable("audit trail poisoned".into()))?;
-        let audit: Vec<AuditRow> = t
+        let audit = t
             .subjects
             .iter()
             .map(|(cpr, types)| AuditRow {
@@ -137,7 +138,7 @@ pub fn write_audit(
                 client_operation: asked.client_operation.map(str::to_string),
             })
             .collect();
-        let views: Vec<ViewRow> = t
+        let views = t
             .views
             .iter()
             .map(|(cpr, source, plan_id)| ViewRow {
@@ -149,63 +150,70 @@ pub fn write_audit(
                 local_date: now.local_date(),
             })
             .collect();
-        (audit, views)
-    };
-    conn.transaction::<_, DbError, _>(|conn| {
-        // One statement each, however many persons and plans the answer holds (diesel's
-        // batch insert runs one statement per row on SQLite, so the VALUES list is built here).
-        if !audit.is_empty() {
-            let sql = placeholders(
-                conn,
-                &format!(
-                    "INSERT INTO audit_log (at, request_id, actor_role, actor_sub, actor_clinic, \
-                     subject_cpr, operation, types, client_request_id, client_operation) VALUES {}",
-                    values_list(audit.len(), 10)
-                ),
-            );
-            on_backend!(conn, |c| {
-                let mut q = diesel::sql_query(&sql).into_boxed();
-                for r in &audit {
-                    q = q
-                        .bind::<BigInt, _>(r.at)
-                        .bind::<Text, _>(&r.request_id)
-                        .bind::<Text, _>(&r.actor_role)
-                        .bind::<Text, _>(&r.actor_sub)
-                        .bind::<Nullable<Text>, _>(&r.actor_clinic)
-                        .bind::<Text, _>(&r.subject_cpr)
-                        .bind::<Nullable<Text>, _>(&r.operation)
-                        .bind::<Text, _>(&r.types)
-                        .bind::<Nullable<Text>, _>(&r.client_request_id)
-                        .bind::<Nullable<Text>, _>(&r.client_operation);
-                }
-                q.execute(c)
-            })?;
-        }
-        if !views.is_empty() {
-            let sql = placeholders(
-                conn,
-                &format!(
-                    "INSERT INTO app_events (cpr, source, plan_id, at, event, local_date) VALUES {} \
-                     ON CONFLICT DO NOTHING",
-                    values_list(views.len(), 6)
-                ),
-            );
-            on_backend!(conn, |c| {
-                let mut q = diesel::sql_query(&sql).into_boxed();
-                for v in &views {
-                    q = q
-                        .bind::<Text, _>(&v.cpr)
-                        .bind::<Text, _>(&v.source)
-                        .bind::<Text, _>(&v.plan_id)
-                        .bind::<BigInt, _>(v.at)
-                        .bind::<Text, _>(&v.event)
-                        .bind::<Date, _>(v.local_date);
-                }
-                q.execute(c)
-            })?;
-        }
-        Ok(())
-    })?;
+        Ok(Self { audit, views })
+    }
+}
+
+/// Rows per statement: 10 columns × 1,000 stays under the bound parameters SQLite (32,766)
+/// and PostgreSQL (65,535) take in one statement.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Inserts the records of any number of answers on `conn`, in the caller's transaction: one
+/// statement per table and 1,000 rows, however many answers and persons (diesel's batch insert
+/// runs one statement per row on SQLite, so the VALUES list is built here).
+pub fn insert(conn: &mut DbConnection, answers: &[&AuditRecords]) -> Result<(), DbError> {
+    let audit: Vec<&AuditRow> = answers.iter().flat_map(|a| &a.audit).collect();
+    for rows in audit.chunks(ROWS_PER_STATEMENT) {
+        let sql = placeholders(
+            conn,
+            &format!(
+                "INSERT INTO audit_log (at, request_id, actor_role, actor_sub, actor_clinic, \
+                 subject_cpr, operation, types, client_request_id, client_operation) VALUES {}",
+                values_list(rows.len(), 10)
+            ),
+        );
+        on_backend!(conn, |c| {
+            let mut q = diesel::sql_query(&sql).into_boxed();
+            for r in rows {
+                q = q
+                    .bind::<BigInt, _>(r.at)
+                    .bind::<Text, _>(&r.request_id)
+                    .bind::<Text, _>(&r.actor_role)
+                    .bind::<Text, _>(&r.actor_sub)
+                    .bind::<Nullable<Text>, _>(&r.actor_clinic)
+                    .bind::<Text, _>(&r.subject_cpr)
+                    .bind::<Nullable<Text>, _>(&r.operation)
+                    .bind::<Text, _>(&r.types)
+                    .bind::<Nullable<Text>, _>(&r.client_request_id)
+                    .bind::<Nullable<Text>, _>(&r.client_operation);
+            }
+            q.execute(c)
+        })?;
+    }
+    let views: Vec<&ViewRow> = answers.iter().flat_map(|a| &a.views).collect();
+    for rows in views.chunks(ROWS_PER_STATEMENT) {
+        let sql = placeholders(
+            conn,
+            &format!(
+                "INSERT INTO app_events (cpr, source, plan_id, at, event, local_date) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                values_list(rows.len(), 6)
+            ),
+        );
+        on_backend!(conn, |c| {
+            let mut q = diesel::sql_query(&sql).into_boxed();
+            for v in rows {
+                q = q
+                    .bind::<Text, _>(&v.cpr)
+                    .bind::<Text, _>(&v.source)
+                    .bind::<Text, _>(&v.plan_id)
+                    .bind::<BigInt, _>(v.at)
+                    .bind::<Text, _>(&v.event)
+                    .bind::<Date, _>(v.local_date);
+            }
+            q.execute(c)
+        })?;
+    }
     Ok(())
 }
 

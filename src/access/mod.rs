@@ -7,20 +7,20 @@ mod audit;
 pub mod budget;
 mod disclosure;
 mod field;
+mod group_commit;
 pub mod limits;
 pub mod policy;
 mod scope;
 pub mod work;
 
-pub use audit::{
-    access_log, write_audit, AccessLogEntry, AuditContext, AuditTrail, AuditWriteError, AD_HOC,
-};
+pub use audit::{access_log, AccessLogEntry, AuditContext, AuditRecords, AuditTrail, AD_HOC};
 pub use budget::{CellBudget, Charge, Question};
 pub use disclosure::{
     BadRecordKeySecret, CellLedger, Disclosure, PersonCount, PersonSet, Rate, RecordKey,
     RecordKeys, Suppression, DEMO_RECORD_KEY_SECRET,
 };
 pub use field::field;
+pub use group_commit::AuditWriter;
 pub use scope::{CountScope, CountWindow, Scope, Subject, Viewer};
 
 use crate::error::Code;

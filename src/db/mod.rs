@@ -193,9 +193,10 @@ impl Db {
         .ok_or(DbError::Cancelled)?
     }
 
-    /// Synchronous access for the CLI (import, migrate), which has no async runtime to protect.
+    /// Synchronous access, on this lane, for the CLI (import, migrate), which has no async
+    /// runtime to protect, and for threads of their own (the audit's writer).
     pub fn get(&self) -> Result<PooledConn, DbError> {
-        self.pool
+        self.lane_pool()
             .get()
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }

@@ -21,7 +21,7 @@ mod run;
 use crate::access::admission::{self, Admitted, NotAdmitted, Roots};
 use crate::access::limits::{self, Exceeded};
 use crate::access::work::WorkAdmission;
-use crate::access::CellBudget;
+use crate::access::{AuditWriter, CellBudget};
 use crate::auth::Principal;
 use crate::config::{DocumentSettings, LimitSettings, Settings};
 use crate::db::Db;
@@ -102,11 +102,21 @@ pub struct GraphqlService {
     /// Cost budgets and permits for aggregate work.
     work: Arc<WorkAdmission>,
     request_timeout: Duration,
+    /// The audit's writer, committing concurrent answers' records in one transaction.
+    audit: AuditWriter,
 }
 
 impl GraphqlService {
-    pub fn new(settings: &Settings, db: Db, schema: Served, aggregates: Arc<Aggregates>) -> Self {
-        Self {
+    /// The service, with the audit's writer started on the database's reserved lane.
+    pub fn new(
+        settings: &Settings,
+        db: Db,
+        schema: Served,
+        aggregates: Arc<Aggregates>,
+    ) -> std::io::Result<Self> {
+        let audit = AuditWriter::start(db.reserved())?;
+        Ok(Self {
+            audit,
             schema,
             subgraph: settings.server.subgraph,
             db,
@@ -119,7 +129,7 @@ impl GraphqlService {
             cell_budget: Arc::new(CellBudget::new(settings.access.cell_budget.clone())),
             work: Arc::new(WorkAdmission::new(settings.work.clone())),
             request_timeout: Duration::from_millis(settings.server.request_timeout_ms),
-        }
+        })
     }
 
     pub fn db(&self) -> &Db {

@@ -5,8 +5,7 @@
 use super::document::Document;
 use super::{Answer, Caller, GraphqlService};
 use crate::access::work::Deadline;
-use crate::access::{write_audit, AuditContext, Charge, Question};
-use crate::auth::Principal;
+use crate::access::{AuditContext, AuditRecords, Charge, Question};
 use crate::domain::Timestamp;
 use crate::error::{ApiError, Code};
 use crate::gql;
@@ -71,8 +70,6 @@ async fn run_and_record(
         None => None,
     };
     let cells = viewer.as_ref().map(|v| v.cells.clone());
-    // A patient's own read is recorded on the patients' connections.
-    let audit_db = gql::lane(&service.db, viewer.as_ref());
     // The variables as the question log keeps them; only roles with a cell budget have a log
     // (patients, on the hot path, are spared the serialization).
     let variables = caller
@@ -157,28 +154,24 @@ async fn run_and_record(
     {
         let views = request_state.trail.viewed_by();
         let now = Timestamp::now();
-        let principal: Principal = principal.clone();
-        let request_id = caller.request_id.clone();
-        let client_request_id = caller.client_request_id.clone();
-        let trusted = document.trusted;
-        audit_db
-            .run(move |c| {
-                let asked = AuditContext {
-                    request_id: &request_id,
-                    trusted_operation: trusted,
-                    client_request_id: client_request_id.as_deref(),
-                    client_operation: operation_name.as_deref(),
-                };
-                write_audit(c, &request_state.trail, &principal, &asked, now).map_err(|e| e.0)
-            })
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "audit write failed; the answer is withheld");
-                internal(
-                    "internal error: the answer was withheld because its audit record could \
+        let asked = AuditContext {
+            request_id: &caller.request_id,
+            trusted_operation: document.trusted,
+            client_request_id: caller.client_request_id.as_deref(),
+            client_operation: operation_name.as_deref(),
+        };
+        let records = AuditRecords::of(&request_state.trail, principal, &asked, now);
+        let written = match records {
+            Ok(records) => service.audit.write(records).await,
+            Err(e) => Err(e),
+        };
+        written.map_err(|e| {
+            tracing::error!(error = %e, "audit write failed; the answer is withheld");
+            internal(
+                "internal error: the answer was withheld because its audit record could \
                      not be written",
-                )
-            })?;
+            )
+        })?;
         for cpr in views {
             service.aggregates.record_view(&cpr, now.local_date());
         }

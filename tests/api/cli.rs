@@ -277,3 +277,95 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
         assert_eq!(a[4], b[4], "same rows stored");
     }
 }
+
+/// An answer a client received has its audit record committed, even when the server is killed
+/// outright (SIGKILL, no shutdown) under load: the audit is written in groups, and every
+/// person-level answer waits for its group's commit (`access::group_commit`).
+#[test]
+fn a_kill_under_load_loses_no_audit_record_of_an_answer_given() {
+    use diesel::prelude::*;
+    use forloeb_gateway::db::tables::audit_log;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().expect("tmp");
+    let pg = TestDb::new();
+    let db_url = if pg.is_postgres() {
+        pg.url().to_string()
+    } else {
+        dir.path().join("killed.db").display().to_string()
+    };
+    let mut served = serve_with(
+        &db_url,
+        &[
+            ("FORLOEB_RATE_LIMIT_ENABLED", "false"),
+            ("FORLOEB_DOCUMENTS_AD_HOC_ROLES", r#"["patient"]"#),
+            ("FORLOEB_SERVER_MAX_REQUESTS_PER_ADDRESS", "1000"),
+        ],
+    );
+    let url = format!("http://{}/graphql", served.addr);
+    let answered = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..8)
+        .map(|t| {
+            let (url, answered, stop) = (url.clone(), answered.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let token = crate::helpers::patient(["2709400129", "0103521234"][t % 2]);
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(5))
+                    .build();
+                for n in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let id = format!("kill-{t}-{n}");
+                    let sent = agent
+                        .post(&url)
+                        .set("authorization", &format!("Bearer {token}"))
+                        .set("x-request-id", &id)
+                        .send_json(serde_json::json!({ "query": "{ me { cpr } }" }));
+                    match sent {
+                        Ok(r) if r.status() == 200 => {
+                            let body: serde_json::Value = r.into_json().expect("json");
+                            if body["data"]["me"]["cpr"].is_string() {
+                                answered.lock().expect("lock").push(id);
+                            }
+                        }
+                        // The server is gone: nothing more is answered.
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Load for a while, then kill without warning.
+    std::thread::sleep(Duration::from_millis(1500));
+    served.child.kill().expect("SIGKILL");
+    served.child.wait().expect("wait");
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().expect("client");
+    }
+    let answered = answered.lock().expect("lock").clone();
+    assert!(answered.len() >= 20, "too little load: {}", answered.len());
+    let settings = crate::helpers::test_settings(&db_url);
+    let db = forloeb_gateway::db::Db::connect(&settings.database).expect("database");
+    let mut conn = db.get().expect("connection");
+    let recorded: std::collections::HashSet<String> = audit_log::table
+        .select(audit_log::client_request_id)
+        .load::<Option<String>>(&mut *conn)
+        .expect("audit")
+        .into_iter()
+        .flatten()
+        .collect();
+    let lost: Vec<&String> = answered
+        .iter()
+        .filter(|id| !recorded.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} answers have no audit record: {:?}",
+        lost.len(),
+        answered.len(),
+        &lost[..lost.len().min(10)]
+    );
+}
