@@ -9,7 +9,7 @@
 # Without GATEWAY_DB the test feed is served. Build first: cargo build --release.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${FORLOEB_BIN:-$root/target/release/forloeb}
+bin=${GATEWAY_BIN:-$root/target/release/forloeb}
 export SECONDS_PER_PHASE=${1:-5} RUNS=${2:-5}
 source "$root/tests/support/federation.sh"
 work=$(mktemp -d)

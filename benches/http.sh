@@ -16,7 +16,7 @@
 # server.max_requests_per_address is raised above the connections; nothing else is changed from
 # the defaults. Every case is asked once before the rounds (the first read builds the rollout
 # snapshot), and a request may take up to 30 s before wrk counts it as failed.
-# FORLOEB_BIN=path/to/forloeb measures another build of the gateway (e.g. the commit before a
+# GATEWAY_BIN=path/to/forloeb measures another build of the gateway (e.g. the commit before a
 # change, built in a `git worktree`) against the same floor.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +34,7 @@ if ! command -v wrk >/dev/null; then
 fi
 echo "building (release): forloeb and the floor" >&2
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin forloeb --example floor
-bin=${FORLOEB_BIN:-$root/target/release/forloeb}
+bin=${GATEWAY_BIN:-$root/target/release/forloeb}
 floor=$root/target/release/examples/floor
 case $db in
   postgres://* | postgresql://*) sql() { psql "$db" -AtF ' ' -c "$1"; } ;;
@@ -53,7 +53,7 @@ work=$(mktemp -d)
 floor_pid=
 cleanup() {
   [ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null
-  stop_gateway
+  [ -n "${GATEWAY_PID:-}" ] && stop_gateway
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -79,16 +79,22 @@ impl<G: Graph> Patient<G> {
     }
 
     /// The person if the viewer's scope reaches them (audited), else None: someone else's
-    /// CPR number answers like one nobody has.
+    /// CPR number answers like one nobody has. When the query asks for the person's plans,
+    /// they are read in the same trip to the database.
     pub async fn find(ctx: &Context<'_>, cpr: Cpr) -> gql::Result<Option<Self>> {
         let scope = gql::viewer(ctx)?.scope();
         let key = cpr.clone();
+        let with_plans = ctx.look_ahead().field("plans").exists();
         let found = gql::db(ctx)?
-            .run(move |c| repo::person(c, &scope, &key))
+            .run(move |c| repo::person_and_plans(c, &scope, &key, with_plans))
             .await
             .map_err(db_error)?;
         match found {
-            Some(listing) => Ok(Some(Self::audited(ctx, cpr, listing)?)),
+            Some((listing, plans)) => {
+                let mut person = Self::audited(ctx, cpr, listing)?;
+                person.preloaded = plans.map(Arc::new);
+                Ok(Some(person))
+            }
             None => Ok(None),
         }
     }
@@ -455,11 +461,15 @@ impl<G: Graph> PlansQuery<G> {
         let cpr = own_cpr(viewer)?.clone();
         let scope = viewer.scope();
         let key = cpr.clone();
+        let with_plans = ctx.look_ahead().field("plans").exists();
         let found = gql::db(ctx)?
-            .run(move |c| repo::person(c, &scope, &key))
+            .run(move |c| repo::person_and_plans(c, &scope, &key, with_plans))
             .await
             .map_err(db_error)?;
-        Ok(Some(Patient::audited(ctx, cpr, found.flatten())?))
+        let (listing, plans) = found.unwrap_or_default();
+        let mut me = Patient::audited(ctx, cpr, listing)?;
+        me.preloaded = plans.map(Arc::new);
+        Ok(Some(me))
     }
 
     /// Who has read the signed-in patient's data (adgangslog), newest first. Null for

@@ -120,6 +120,31 @@ pub fn person(
     Ok(Some(listing))
 }
 
+/// A person's listing (None: not listed) and, when asked for, their plan versions.
+pub type PersonRead = (Option<Listing>, Option<Vec<PlanVersionRow>>);
+
+/// A person as `person` finds them, with their plan versions read on the same connection when
+/// `with_plans` (one trip to the database for a patient's read, instead of a second for the
+/// plans loader).
+pub fn person_and_plans(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    cpr: &Cpr,
+    with_plans: bool,
+) -> Result<Option<PersonRead>, DbError> {
+    let Some(listing) = person(conn, scope, cpr)? else {
+        return Ok(None);
+    };
+    let plans = if with_plans {
+        let key = cpr.as_str().to_string();
+        let mut by = versions_by_person(conn, std::slice::from_ref(&key))?;
+        Some(by.remove(&key).unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(Some((listing, plans)))
+}
+
 /// All plan versions of the persons in `cprs` that `scope` reaches, by person.
 pub fn plan_versions_of(
     conn: &mut DbConnection,
