@@ -146,6 +146,9 @@ impl GraphqlService {
             limits::check_text(&self.limits, &document.text).map_err(limit)?;
         }
         let mut request = async_graphql::Request::new(document.text.clone());
+        if let Some(parsed) = document.trusted.and_then(|name| self.manifest.parsed(name)) {
+            request.set_parsed_query(parsed.clone());
+        }
         if let Some(name) = call.operation_name {
             request = request.operation_name(name);
         }
