@@ -2,8 +2,7 @@
 //! cluster's view (klyngevisning) with coverage, person counts through disclosure control.
 
 use super::repo::{self, Counted};
-use crate::access::{self as access_rules};
-use crate::access::{CountScope, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
+use crate::access::{forbidden, CountScope, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::entity_part;
 use crate::facts::{metrics, ClinicInfo, ClusterInfo};
@@ -313,7 +312,7 @@ impl<G: Graph> ClinicFields<G> {
         let viewer = gql::viewer(ctx)?;
         let counted = viewer
             .count_scope("Clinic", "population", self.0.subject())
-            .ok_or_else(access_rules::forbidden)?;
+            .ok_or_else(forbidden)?;
         let d = gql::as_of_or_today(as_of);
         gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
         let rows = population_of(ctx, counted).await?;
@@ -346,7 +345,7 @@ impl<G: Graph> ClusterFields<G> {
         let viewer = gql::viewer(ctx)?;
         let counted = viewer
             .count_scope("Cluster", "view", self.0.subject())
-            .ok_or_else(access_rules::forbidden)?;
+            .ok_or_else(forbidden)?;
         let d = gql::as_of_or_today(as_of);
         let dir = gql::directory(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
