@@ -51,16 +51,6 @@ impl Subgraph {
     }
 }
 
-/// Entity types and the field that identifies them. A patient is keyed by the opaque
-/// `Patient.id`, never by the CPR number.
-pub const KEYS: &[(&str, &str)] = &[
-    ("Clinic", "ydernummer"),
-    ("Cluster", "id"),
-    ("Region", "code"),
-    ("CarePlan", "id"),
-    ("Patient", "id"),
-];
-
 /// Root fields every subgraph answers (marked `@shareable`).
 pub const SHARED_ROOT_FIELDS: &[&str] = &["apiVersion"];
 

@@ -86,9 +86,9 @@ impl RequestState {
 }
 
 /// The connections a viewer's reads use: patients have their own (`db::Lane::Reserved`).
-pub fn lane(db: &Db, viewer: Option<&Viewer>) -> Db {
-    match viewer.map(Viewer::role) {
-        Some(crate::auth::Role::Patient) => db.reserved(),
+pub fn lane(db: &Db, viewer: &Viewer) -> Db {
+    match viewer.role() {
+        crate::auth::Role::Patient => db.reserved(),
         _ => db.clone(),
     }
 }

@@ -112,7 +112,7 @@ pub fn attach(
 ) -> (async_graphql::Request, Arc<RequestState>) {
     let state = Arc::new(RequestState::new(deadline));
     if let Some(viewer) = viewer {
-        let db = gql::lane(db, Some(&viewer));
+        let db = gql::lane(db, &viewer);
         request = request
             .data(PlansDataLoader::new(
                 PlansLoader {
@@ -314,14 +314,47 @@ mod tests {
             .collect()
     }
 
+    /// The entity types of the subgraph schemas and the field each is keyed by, read from their
+    /// `@key` directives (the schema states them; no table repeats them).
+    fn entity_keys() -> std::collections::BTreeMap<String, String> {
+        use crate::federation::Subgraph;
+        let mut keys = std::collections::BTreeMap::new();
+        for s in Subgraph::ALL {
+            let doc = async_graphql::parser::parse_schema(super::subgraph_sdl(s)).expect("sdl");
+            for def in doc.definitions {
+                let TypeSystemDefinition::Type(t) = def else {
+                    continue;
+                };
+                for d in t
+                    .node
+                    .directives
+                    .iter()
+                    .filter(|d| d.node.name.node == "key")
+                {
+                    if let Some(async_graphql::Value::String(f)) =
+                        d.node.get_argument("fields").map(|v| &v.node)
+                    {
+                        keys.insert(t.node.name.node.to_string(), f.clone());
+                    }
+                }
+            }
+        }
+        keys
+    }
+
     /// `federation::OWNERSHIP` says what the subgraph schemas have: each subgraph's root fields
     /// and entity fields (besides the key) are the table's, and every root and entity field of
     /// the one-process schema has exactly one owner (the shared root fields every one).
     #[test]
     fn the_ownership_table_is_what_the_subgraph_schemas_serve() {
-        use crate::federation::{Subgraph, KEYS, OWNERSHIP, SHARED_ROOT_FIELDS};
+        use crate::federation::{Subgraph, OWNERSHIP, SHARED_ROOT_FIELDS};
         let whole = object_fields(&super::sdl());
-        let key_of = |ty: &str| KEYS.iter().find(|(t, _)| *t == ty).map(|(_, k)| *k);
+        let keys = entity_keys();
+        assert_eq!(
+            keys.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["CarePlan", "Clinic", "Cluster", "Patient", "Region"]
+        );
+        let key_of = |ty: &str| keys.get(ty).map(String::as_str);
         let tabled = |s: Subgraph, ty: &str| -> Vec<String> {
             let mut fields: Vec<String> = OWNERSHIP
                 .iter()
@@ -342,7 +375,7 @@ mod tests {
         let mut owners: std::collections::BTreeMap<(String, String), usize> = Default::default();
         for s in Subgraph::ALL {
             let served = object_fields(&super::subgraph_sdl(s));
-            for ty in std::iter::once("Query").chain(KEYS.iter().map(|(t, _)| *t)) {
+            for ty in std::iter::once("Query").chain(keys.keys().map(String::as_str)) {
                 let mut has: Vec<String> = served
                     .get(ty)
                     .cloned()
@@ -357,7 +390,7 @@ mod tests {
                 }
             }
         }
-        for ty in std::iter::once("Query").chain(KEYS.iter().map(|(t, _)| *t)) {
+        for ty in std::iter::once("Query").chain(keys.keys().map(String::as_str)) {
             for f in &whole[ty] {
                 if Some(f.as_str()) == key_of(ty) {
                     continue;

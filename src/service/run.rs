@@ -160,8 +160,7 @@ async fn run_and_record(
             client_request_id: caller.client_request_id.as_deref(),
             client_operation: operation_name.as_deref(),
         };
-        let records = AuditRecords::of(&request_state.trail, principal, &asked, now);
-        let written = match records {
+        let written = match AuditRecords::of(&request_state.trail, principal, &asked, now) {
             Ok(records) => service.audit.write(records).await,
             Err(e) => Err(e),
         };
