@@ -17,7 +17,8 @@
 # the defaults. Every case is asked once before the rounds (the first read builds the rollout
 # snapshot), and a request may take up to 30 s before wrk counts it as failed.
 # GATEWAY_BIN=path/to/forloeb measures another build of the gateway (e.g. the commit before a
-# change, built in a `git worktree`) against the same floor.
+# change, built in a `git worktree`) against the same floor. CASES="RegionalDashboard
+# ClusterView" measures only the cases named (MyPlans brings the floor with it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 db=${1:-$root/target/national.db}
@@ -124,14 +125,17 @@ run() {
   echo "$label $conns ${line#RESULT }" >>"$work/results"
 }
 
+wanted() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; }
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds" >&2
   for conns in 16 64; do
+    wanted MyPlans || continue
     run floor "http://127.0.0.1:$floor_port/graphql" "$work/patients" "$work/MyPlans.json" "$conns"
     run MyPlans "$GATEWAY_URL" "$work/patients" "$work/MyPlans.json" "$conns"
   done
   while read -r name who; do
     [ "$name" = MyPlans ] && continue
+    wanted "$name" || continue
     run "$name" "$GATEWAY_URL" "$work/$who" "$work/$name.json" 1
   done <"$work/cases"
 done

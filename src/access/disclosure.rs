@@ -83,6 +83,22 @@ impl PersonSet {
         self.key_sum = self.key_sum.wrapping_add(key.0);
     }
 
+    /// Takes out a person added before: the inverse of `add`, so that a set over a sliding
+    /// window (or a difference of running totals) is kept without keeping its members.
+    pub fn remove(&mut self, key: RecordKey) {
+        self.n = self.n.saturating_sub(1);
+        self.key_sum = self.key_sum.wrapping_sub(key.0);
+    }
+
+    /// The persons of `self` that are not in `earlier`, where `earlier` is a subset of
+    /// `self` (running totals: the persons added between two points).
+    pub fn since(self, earlier: PersonSet) -> PersonSet {
+        PersonSet {
+            n: self.n.saturating_sub(earlier.n),
+            key_sum: self.key_sum.wrapping_sub(earlier.key_sum),
+        }
+    }
+
     /// How many persons: the exact count, for the clinic's own clinicians and the operator.
     pub fn len(&self) -> u64 {
         self.n

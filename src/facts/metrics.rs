@@ -1,6 +1,6 @@
 //! The metric definitions of DOMAIN.md as pure functions over the aggregates `repo` reads.
 
-use crate::domain::IsoWeek;
+use crate::domain::{IsoWeek, PlanType, RegionCode, Source};
 use crate::facts::{ClinicInfo, Directory};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
@@ -14,14 +14,13 @@ pub struct ClinicWindow {
 }
 
 /// Plan versions of one local day, region, type and source, new or maintained.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayCount {
     pub day: NaiveDate,
-    pub region: String,
-    pub plan_type: String,
-    pub source: String,
-    /// 1 for new plans, 0 for maintained.
-    pub is_new: i32,
+    pub region: RegionCode,
+    pub plan_type: PlanType,
+    pub source: Source,
+    pub is_new: bool,
     pub n: i64,
 }
 
@@ -167,7 +166,7 @@ pub fn weekly(
     for day in days.iter().filter(|x| x.day <= d && keep(x)) {
         let week = IsoWeek::of(day.day);
         if week.year == year {
-            out.entry(week).or_default().add(day.is_new == 1, day.n);
+            out.entry(week).or_default().add(day.is_new, day.n);
         }
     }
     out

@@ -4,8 +4,10 @@
 //! folders: it imports none of them.
 
 pub mod activity;
+pub mod app_users;
 pub mod directory;
 pub mod metrics;
+pub mod series;
 pub mod snapshot;
 
 pub use directory::{ClinicInfo, ClusterInfo, Directory};

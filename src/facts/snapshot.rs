@@ -1,7 +1,8 @@
 //! The rollout's aggregates in memory. Every rollout figure scans plan versions and app events
 //! by local date; at national scale that is hundreds of thousands of rows per question, too
-//! slow for a dashboard in SQL. A `Snapshot` holds those rows compactly, sorted by date, and
-//! answers each question in milliseconds.
+//! slow for a dashboard in SQL. A `Snapshot` holds those rows compactly, sorted by date, with
+//! running totals over them (`series`, `app_users`) from which every rollout figure is a few
+//! lookups; the ad-hoc activity question scans the rows of its date range.
 //!
 //! Exactness: every import batch bumps `data_version`; a request that finds another version
 //! than its snapshot's rebuilds it first, so late-arriving data is always reflected. Plan views
@@ -20,7 +21,9 @@
 )]
 
 use super::activity::{ActivityOrder, Dimension, Group, Question};
+use super::app_users::{AppUserTable, FirstPlan, AREAS, NATION};
 use super::metrics::{ClinicWindow, DayCount};
+use super::series::{ClinicSeries, Day, DayCube, Fact};
 use crate::access::work::{Deadline, Expired};
 use crate::access::{PersonSet, RecordKey, RecordKeys};
 use crate::db::tables::{app_events, plan_versions};
@@ -34,25 +37,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-type Day = i32;
-
-fn day(d: NaiveDate) -> Day {
+pub(super) fn day(d: NaiveDate) -> Day {
     d.num_days_from_ce()
 }
 
-fn date(d: Day) -> NaiveDate {
+pub(super) fn date(d: Day) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(d).unwrap_or(NaiveDate::MIN)
-}
-
-/// One plan version, as the metrics see it.
-#[derive(Debug, Clone, Copy)]
-struct Fact {
-    day: Day,
-    clinic: u32,
-    patient: u32,
-    plan_type: u8,
-    source: u8,
-    is_new: bool,
 }
 
 struct Clinic {
@@ -77,12 +67,17 @@ pub struct Snapshot {
     patients: HashMap<String, u32>,
     /// Per patient: their record key (disclosure control).
     keys: Vec<RecordKey>,
-    /// Per patient: the local day of their first plan version, and of their first made by a
-    /// clinic of each region.
-    first_plan: Vec<Day>,
-    first_in_region: Vec<[Day; REGIONS]>,
-    /// (day, patient) of every plan_viewed event, sorted by day.
-    events: Vec<(Day, u32)>,
+    /// Per patient: the local day of their first plan version made by a clinic of each
+    /// region, and of their first anywhere (`app_users::NATION`).
+    first: Vec<FirstPlan>,
+    /// Per clinic, running totals by day: any clinic window in two lookups.
+    series: ClinicSeries,
+    /// Versions per day, region, type, source and new/maintained.
+    cube: DayCube,
+    /// Patients with a plan and active app users of the 12 months to every day.
+    app: AppUserTable,
+    /// How many plan_viewed events of patients with a plan the snapshot holds.
+    events: usize,
     /// Views recorded by this process since the snapshot was built.
     live: Mutex<Vec<(Day, u32)>>,
 }
@@ -145,8 +140,7 @@ impl Snapshot {
             ))
             .load(conn)?;
         let mut patients: HashMap<String, u32> = HashMap::new();
-        let mut first_plan: Vec<Day> = Vec::new();
-        let mut first_in_region: Vec<[Day; REGIONS]> = Vec::new();
+        let mut first: Vec<FirstPlan> = Vec::new();
         let mut keys: Vec<RecordKey> = Vec::new();
         let mut facts = Vec::with_capacity(rows.len());
         for (d, y, cpr, t, s, is_new) in rows {
@@ -163,15 +157,14 @@ impl Snapshot {
                 }
             };
             if patient == next {
-                first_plan.push(NEVER);
-                first_in_region.push([NEVER; REGIONS]);
+                first.push([NEVER; AREAS]);
             }
             let dd = day(d);
-            let p = patient as usize;
-            first_plan[p] = first_plan[p].min(dd);
+            let mine = &mut first[patient as usize];
+            mine[NATION] = mine[NATION].min(dd);
             let r = clinics[clinic as usize].region as usize;
             if r < REGIONS {
-                first_in_region[p][r] = first_in_region[p][r].min(dd);
+                mine[r] = mine[r].min(dd);
             }
             facts.push(Fact {
                 day: dd,
@@ -191,6 +184,9 @@ impl Snapshot {
             .filter_map(|(d, cpr)| patients.get(&cpr).map(|&p| (day(d), p)))
             .collect();
         events.sort_unstable();
+        let series = ClinicSeries::new(&facts, clinics.len());
+        let cube = DayCube::new(&facts, |c| clinics[c as usize].region);
+        let app = AppUserTable::new(&first, &keys, &events);
         Ok(Self {
             version,
             built: Instant::now(),
@@ -200,9 +196,11 @@ impl Snapshot {
             facts,
             patients,
             keys,
-            first_plan,
-            first_in_region,
-            events,
+            first,
+            series,
+            cube,
+            app,
+            events: events.len(),
             live: Mutex::new(Vec::new()),
         })
     }
@@ -214,7 +212,7 @@ impl Snapshot {
 
     /// Persons with at least one plan version.
     pub fn patients_with_plans(&self) -> u64 {
-        self.first_plan.len() as u64
+        self.first.len() as u64
     }
 
     /// Facts with local day in [from, until].
@@ -231,21 +229,11 @@ impl Snapshot {
         after: NaiveDate,
         until: NaiveDate,
     ) -> HashMap<String, ClinicWindow> {
-        let mut by = vec![ClinicWindow::default(); self.clinics.len()];
-        let from = after.succ_opt().unwrap_or(after);
-        for f in self.between(from, until) {
-            let w = &mut by[f.clinic as usize];
-            w.plans += 1;
-            if f.is_new {
-                w.new_plans += 1;
-                if f.plan_type == PlanType::Ihd as u8 {
-                    w.new_heart += 1;
-                }
-            }
-        }
+        let (a, b) = (day(after), day(until));
         self.clinics
             .iter()
-            .zip(by)
+            .enumerate()
+            .map(|(i, c)| (c, self.series.window(i, a, b)))
             .filter(|(_, w)| w.plans > 0)
             .map(|(c, w)| (c.ydernummer.clone(), w))
             .collect()
@@ -253,64 +241,20 @@ impl Snapshot {
 
     /// Versions per local day, region, type, source and new/maintained, in [from, until].
     pub fn day_counts(&self, from: NaiveDate, until: NaiveDate) -> Vec<DayCount> {
-        let mut by: HashMap<(Day, u8, u8, u8, bool), i64> = HashMap::new();
-        for f in self.between(from, until) {
-            let region = self.clinics[f.clinic as usize].region;
-            *by.entry((f.day, region, f.plan_type, f.source, f.is_new))
-                .or_default() += 1;
-        }
-        let name =
-            |list: &[&'static str], i: u8| list.get(i as usize).copied().unwrap_or("?").to_string();
-        let regions: Vec<&str> = RegionCode::ALL.iter().map(|r| r.as_str()).collect();
-        let types: Vec<&str> = PlanType::ALL.iter().map(|t| t.as_str()).collect();
-        let sources: Vec<&str> = Source::ALL.iter().map(|s| s.as_str()).collect();
-        let mut out: Vec<DayCount> = by
-            .into_iter()
-            .map(|((d, r, t, s, is_new), n)| DayCount {
-                day: date(d),
-                region: name(&regions, r),
-                plan_type: name(&types, t),
-                source: name(&sources, s),
-                is_new: i32::from(is_new),
-                n,
-            })
-            .collect();
-        out.sort_by_key(|x| x.day);
-        out
+        self.cube.day_counts(day(from), day(until))
     }
 
     /// Patients with a plan version on or before `until` (made in `region`, when given), and
-    /// of those the ones with a plan_viewed event in (after, until].
+    /// of those the ones with a plan_viewed event in the 12 months to `until`.
     pub fn app_users(
         &self,
-        after: NaiveDate,
         until: NaiveDate,
         region: Option<RegionCode>,
     ) -> (PersonSet, PersonSet) {
-        let u = day(until);
-        let r = region.map(region_index);
-        let first = |p: u32| match r {
-            Some(r) if (r as usize) < REGIONS => self.first_in_region[p as usize][r as usize],
-            Some(_) => NEVER,
-            None => self.first_plan[p as usize],
-        };
-        let with_plan: PersonSet = (0..self.first_plan.len() as u32)
-            .filter(|&p| first(p) <= u)
-            .map(|p| self.keys[p as usize])
-            .collect();
-        let (a, b) = (day(after), u);
-        let mut seen = vec![false; self.first_plan.len()];
-        let mut active = PersonSet::default();
+        let area = region.map_or(NATION, |r| region_index(r) as usize);
         let live = self.live.lock().map(|l| l.clone()).unwrap_or_default();
-        let lo = self.events.partition_point(|e| e.0 <= a);
-        let hi = self.events.partition_point(|e| e.0 <= b);
-        for &(d, p) in self.events[lo..hi.max(lo)].iter().chain(live.iter()) {
-            if d > a && d <= b && !seen[p as usize] && first(p) <= u {
-                seen[p as usize] = true;
-                active.add(self.keys[p as usize]);
-            }
-        }
-        (with_plan, active)
+        self.app
+            .at(day(until), area.min(NATION), &self.first, &self.keys, &live)
     }
 
     /// Adds a plan view recorded by this process.
@@ -578,7 +522,7 @@ impl Aggregates {
         tracing::info!(
             version = snapshot.version,
             plan_versions = snapshot.facts.len(),
-            app_events = snapshot.events.len(),
+            app_events = snapshot.events,
             ms = started.elapsed().as_millis() as u64,
             "rollout aggregates built"
         );
@@ -695,6 +639,153 @@ mod tests {
         (rows.into_iter().map(|r| r.2).collect(), group(&[], &total))
     }
 
+    /// A snapshot of a small demonstration data set, with the connection it was read from.
+    fn demo_snapshot() -> (tempfile::TempDir, Db, Snapshot) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = Settings::load_from(None, Vec::new()).expect("defaults");
+        settings.database.url = Secret::new(dir.path().join("a.db").display().to_string());
+        let db = Db::connect(&settings.database).expect("db");
+        let mut conn = db.get().expect("connection");
+        crate::db::run_migrations(&mut conn).expect("migrations");
+        let data = crate::demo::DemoData::new(40, 7);
+        crate::demo::load(&mut conn, &data, Default::default()).expect("demo data");
+        let keys = RecordKeys::new(settings.access.record_key_secret.expose()).expect("keys");
+        let s = Snapshot::load(&mut conn, &keys).expect("snapshot");
+        drop(conn);
+        (dir, db, s)
+    }
+
+    /// Every local day from 2018 to mid-2024 that is a Monday, the last of a month or in
+    /// February around the 29th: before, in and well after the data.
+    fn days_to_ask() -> Vec<NaiveDate> {
+        let mut d = NaiveDate::from_ymd_opt(2017, 12, 1).expect("date");
+        let end = NaiveDate::from_ymd_opt(2024, 6, 1).expect("date");
+        let mut out = Vec::new();
+        while d <= end {
+            let last_of_month = d.succ_opt().is_some_and(|n| n.month() != d.month());
+            if d.weekday() == chrono::Weekday::Mon
+                || last_of_month
+                || (d.month() == 2 && d.day() >= 27)
+                || (d.month() == 3 && d.day() <= 2)
+            {
+                out.push(d);
+            }
+            d = d.succ_opt().expect("date");
+        }
+        out
+    }
+
+    #[test]
+    fn running_totals_agree_with_scanning_the_versions() {
+        let (_dir, _db, s) = demo_snapshot();
+        let mut compared = 0;
+        for until in days_to_ask() {
+            let after = crate::facts::metrics::year_back(until);
+            let mut want: HashMap<String, ClinicWindow> = HashMap::new();
+            for f in s.between(after.succ_opt().expect("date"), until) {
+                let w = want
+                    .entry(s.clinics[f.clinic as usize].ydernummer.clone())
+                    .or_default();
+                w.plans += 1;
+                w.new_plans += i64::from(f.is_new);
+                w.new_heart += i64::from(f.is_new && f.plan_type == PlanType::Ihd as u8);
+            }
+            compared += want.len();
+            assert_eq!(s.clinic_windows(after, until), want, "{until}");
+
+            let from = crate::facts::metrics::first_day_needed(until);
+            let mut cells: HashMap<(NaiveDate, RegionCode, PlanType, Source, bool), i64> =
+                HashMap::new();
+            for f in s.between(from, until) {
+                let region = RegionCode::ALL[s.clinics[f.clinic as usize].region as usize];
+                let key = (
+                    date(f.day),
+                    region,
+                    PlanType::ALL[f.plan_type as usize],
+                    Source::ALL[f.source as usize],
+                    f.is_new,
+                );
+                *cells.entry(key).or_default() += 1;
+            }
+            let mut want: Vec<DayCount> = cells
+                .into_iter()
+                .map(|((day, region, plan_type, source, is_new), n)| DayCount {
+                    day,
+                    region,
+                    plan_type,
+                    source,
+                    is_new,
+                    n,
+                })
+                .collect();
+            let order = |x: &DayCount| (x.day, x.region, x.plan_type, x.source, x.is_new);
+            want.sort_by_key(order);
+            let mut got = s.day_counts(from, until);
+            got.sort_by_key(order);
+            assert_eq!(got, want, "{until}");
+        }
+        assert!(compared > 2_000, "only {compared} clinic windows compared");
+    }
+
+    #[test]
+    fn the_app_user_table_agrees_with_counting_the_views_of_each_window() {
+        let (_dir, db, s) = demo_snapshot();
+        let mut conn = db.get().expect("connection");
+        let rows: Vec<(NaiveDate, String)> = app_events::table
+            .select((app_events::local_date, app_events::cpr))
+            .load(&mut conn)
+            .expect("events");
+        let stored: Vec<(Day, u32)> = rows
+            .into_iter()
+            .filter_map(|(d, cpr)| s.patients.get(&cpr).map(|&p| (day(d), p)))
+            .collect();
+        assert!(stored.len() > 1_000, "only {} views", stored.len());
+        // Views recorded after the build: some by patients who viewed in the same window
+        // already, some by patients without a stored view, one twice.
+        let mut cprs: Vec<&String> = s.patients.keys().collect();
+        cprs.sort();
+        let on = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let live = [
+            (cprs[0], on(2022, 3, 3)),
+            (cprs[1], on(2022, 3, 3)),
+            (cprs[1], on(2022, 4, 9)),
+            (cprs[2], on(2023, 8, 1)),
+            (cprs[3], on(2019, 1, 7)),
+        ];
+        for (cpr, d) in live {
+            s.record_view(cpr, d);
+        }
+        let mut all = stored.clone();
+        all.extend(live.iter().map(|(cpr, d)| (day(*d), s.patients[*cpr])));
+        let mut compared = 0;
+        for until in days_to_ask() {
+            let (a, b) = (day(crate::facts::metrics::year_back(until)), day(until));
+            for region in RegionCode::ALL.iter().map(Some).chain([None]) {
+                let area = region.map_or(NATION, |r| region_index(*r) as usize);
+                let first = |p: u32| s.first[p as usize][area];
+                let with_plan: PersonSet = (0..s.first.len() as u32)
+                    .filter(|&p| first(p) <= b)
+                    .map(|p| s.keys[p as usize])
+                    .collect();
+                let active: PersonSet = all
+                    .iter()
+                    .filter(|(d, p)| *d > a && *d <= b && first(*p) <= b)
+                    .map(|(_, p)| *p)
+                    .collect::<HashSet<u32>>()
+                    .into_iter()
+                    .map(|p| s.keys[p as usize])
+                    .collect();
+                compared += active.len();
+                assert_eq!(
+                    s.app_users(until, region.copied()),
+                    (with_plan, active),
+                    "{until} {region:?}"
+                );
+            }
+        }
+        assert!(compared > 10_000, "only {compared} active users compared");
+    }
+
     fn shown(g: &Group) -> String {
         format!(
             "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?}",
@@ -715,16 +806,7 @@ mod tests {
 
     #[test]
     fn the_fast_activity_agrees_with_the_plain_one_row_for_row() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut settings = Settings::load_from(None, Vec::new()).expect("defaults");
-        settings.database.url = Secret::new(dir.path().join("a.db").display().to_string());
-        let db = Db::connect(&settings.database).expect("db");
-        let mut conn = db.get().expect("connection");
-        crate::db::run_migrations(&mut conn).expect("migrations");
-        let data = crate::demo::DemoData::new(40, 7);
-        crate::demo::load(&mut conn, &data, Default::default()).expect("demo data");
-        let keys = RecordKeys::new(settings.access.record_key_secret.expose()).expect("keys");
-        let s = Snapshot::load(&mut conn, &keys).expect("snapshot");
+        let (_dir, _db, s) = demo_snapshot();
         use Dimension::*;
         let groupings = [
             vec![Region],

@@ -92,16 +92,16 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate, keys: &RecordKeys) -> Result
     let after = metrics::year_back(d);
     let windows = snapshot.clinic_windows(after, d);
     let days = snapshot.day_counts(metrics::first_day_needed(d), d);
-    let (with_plan, active) = snapshot.app_users(after, d, None);
+    let (with_plan, active) = snapshot.app_users(d, None);
     let mut region = BTreeMap::new();
     let mut ytd_region = BTreeMap::new();
     for code in RegionCode::ALL {
         let r = code.as_str();
         let f = metrics::clinic_figures(dir, &windows, d, |c| c.region == *code);
         region.insert(r, Figures::from(&f));
-        ytd_region.insert(r, metrics::year_to_date(&days, d, |x| x.region == r));
+        ytd_region.insert(r, metrics::year_to_date(&days, d, |x| x.region == *code));
     }
-    let grouped = |key: fn(&metrics::DayCount) -> &str| {
+    let grouped = |key: fn(&metrics::DayCount) -> &'static str| {
         let mut keys: Vec<&str> = days.iter().map(key).collect();
         keys.sort_unstable();
         keys.dedup();
