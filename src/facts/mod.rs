@@ -7,6 +7,7 @@ pub mod activity;
 pub mod app_users;
 pub mod directory;
 pub mod metrics;
+pub mod population;
 pub mod series;
 pub mod snapshot;
 

@@ -23,9 +23,10 @@
 use super::activity::{ActivityOrder, Dimension, Group, Question};
 use super::app_users::{AppUserTable, FirstPlan, AREAS, NATION};
 use super::metrics::{ClinicWindow, DayCount};
+use super::population::{FirstOfType, Listed};
 use super::series::{ClinicSeries, Day, DayCube, Fact};
 use crate::access::work::{Deadline, Expired};
-use crate::access::{PersonSet, RecordKey, RecordKeys};
+use crate::access::{CountScope, PersonSet, RecordKey, RecordKeys};
 use crate::db::tables::{app_events, plan_versions};
 use crate::db::{data_version, Db, DbConnection, DbError};
 use crate::domain::{PlanType, RegionCode, Source};
@@ -76,6 +77,8 @@ pub struct Snapshot {
     cube: DayCube,
     /// Patients with a plan and active app users of the 12 months to every day.
     app: AppUserTable,
+    /// Per clinic: its listed patients with a diagnosis.
+    listed: Vec<Vec<Listed>>,
     /// How many plan_viewed events of patients with a plan the snapshot holds.
     events: usize,
     /// Views recorded by this process since the snapshot was built.
@@ -139,6 +142,22 @@ impl Snapshot {
                 plan_versions::is_new,
             ))
             .load(conn)?;
+        // The first plan of each type of every person, from any clinic's versions: what the
+        // population counts take as "with a plan".
+        let mut first_of_type: HashMap<&str, FirstOfType> = HashMap::new();
+        for (d, _, cpr, t, _, _) in &rows {
+            let slot = first_of_type
+                .entry(cpr.as_str())
+                .or_insert([NEVER; PlanType::ALL.len()]);
+            if let Some(first) = slot.get_mut(type_index(t) as usize) {
+                *first = (*first).min(day(*d));
+            }
+        }
+        let listed =
+            super::population::load(conn, record_keys, &clinic_index, clinics.len(), |cpr| {
+                first_of_type.get(cpr).copied()
+            })?;
+        drop(first_of_type);
         let mut patients: HashMap<String, u32> = HashMap::new();
         let mut first: Vec<FirstPlan> = Vec::new();
         let mut keys: Vec<RecordKey> = Vec::new();
@@ -200,6 +219,7 @@ impl Snapshot {
             series,
             cube,
             app,
+            listed,
             events: events.len(),
             live: Mutex::new(Vec::new()),
         })
@@ -255,6 +275,24 @@ impl Snapshot {
         let live = self.live.lock().map(|l| l.clone()).unwrap_or_default();
         self.app
             .at(day(until), area.min(NATION), &self.first, &self.keys, &live)
+    }
+
+    /// The listed patients with a diagnosis that `scope` counts, per clinic of it (in
+    /// ydernummer order): one clinic's, or each clinic's of a cluster.
+    pub fn listed(&self, scope: &CountScope) -> Vec<(&str, &[Listed])> {
+        let cluster = scope
+            .cluster()
+            .map(|id| self.cluster_names.binary_search_by(|c| c.as_str().cmp(id)));
+        self.clinics
+            .iter()
+            .zip(&self.listed)
+            .filter(|(c, _)| match (scope.clinic(), &cluster) {
+                (Some(y), _) => c.ydernummer == y,
+                (None, Some(Ok(i))) => c.cluster == Some(*i as u32),
+                (None, _) => false,
+            })
+            .map(|(c, rows)| (c.ydernummer.as_str(), rows.as_slice()))
+            .collect()
     }
 
     /// Adds a plan view recorded by this process.
@@ -552,11 +590,6 @@ impl Aggregates {
         }
         let me = self.clone();
         db.run(move |c| me.build(c, Some(version))).await
-    }
-
-    /// The record keys of disclosure control, the same the snapshot's person sets use.
-    pub fn record_keys(&self) -> &RecordKeys {
-        &self.record_keys
     }
 
     /// Adds a view recorded by this process to the current snapshot.

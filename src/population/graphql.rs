@@ -1,18 +1,16 @@
 //! The population subgraph in GraphQL: each clinic's population (patientgrundlag) and each
 //! cluster's view (klyngevisning) with coverage, person counts through disclosure control.
 
-use super::repo::{self, Counted};
-use crate::access::{forbidden, CountScope, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
+use crate::access::{forbidden, CountWindow, Disclosure, PersonCount, PersonSet, Rate};
 use crate::domain::PlanType as DomainPlanType;
 use crate::entity_part;
+use crate::facts::population::Listed;
 use crate::facts::{metrics, ClinicInfo, ClusterInfo};
 use crate::gql::{self, Date, Graph, Window};
 use crate::gql::{PlanType, Sex};
-use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 const AGE_BANDS: [(&str, u32, Option<u32>); 6] = [
     ("0-39", 0, Some(39)),
@@ -33,63 +31,6 @@ fn age_in_year_of(birth: NaiveDate, d: NaiveDate) -> u32 {
     }
     u32::try_from(years).unwrap_or(0)
 }
-
-/// The counted patients of clinics and clusters: every population and cluster view of a
-/// request (`clinics { population }`, `clusters { view { … } }`) loads in one read on one
-/// connection, not one per item of the list.
-pub struct CountedLoader {
-    pub db: crate::db::Db,
-    pub keys: crate::access::RecordKeys,
-}
-
-impl Loader<CountScope> for CountedLoader {
-    type Value = Arc<Vec<Counted>>;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        wanted: &[CountScope],
-    ) -> Result<HashMap<CountScope, Self::Value>, Self::Error> {
-        let mut which = repo::Clinics::default();
-        for w in wanted {
-            which.ydernumre.extend(w.clinic().map(str::to_string));
-            which.clusters.extend(w.cluster().map(str::to_string));
-        }
-        let keys = self.keys.clone();
-        let wanted = wanted.to_vec();
-        // Read and sorted out on a low-priority thread: at national scale this is half a
-        // million rows, which must not hold an async worker.
-        self.db
-            .run_in_background(move |c| {
-                let rows = repo::counted(c, &which, &keys)?;
-                let cluster_of = repo::clusters_of(c, &which.clusters)?;
-                // By clinic and by cluster; each scope asked for takes its rows.
-                let mut by_clinic: HashMap<String, Vec<Counted>> = HashMap::new();
-                let mut by_cluster: HashMap<String, Vec<Counted>> = HashMap::new();
-                for r in rows {
-                    if let Some(id) = cluster_of.get(&r.ydernummer) {
-                        by_cluster.entry(id.clone()).or_default().push(r.clone());
-                    }
-                    by_clinic.entry(r.ydernummer.clone()).or_default().push(r);
-                }
-                Ok(wanted
-                    .iter()
-                    .map(|w| {
-                        let rows = match (w.clinic(), w.cluster()) {
-                            (Some(y), _) => by_clinic.remove(y),
-                            (None, Some(id)) => by_cluster.remove(id),
-                            (None, None) => None,
-                        };
-                        (w.clone(), Arc::new(rows.unwrap_or_default()))
-                    })
-                    .collect())
-            })
-            .await
-            .map_err(crate::gql::db_error)
-    }
-}
-
-pub type CountedDataLoader = DataLoader<CountedLoader>;
 
 /// A clinic's listed patients with one diagnosis (patientgrundlag) as of a date.
 #[derive(SimpleObject)]
@@ -158,9 +99,9 @@ struct Parts {
     without_plan: PersonSet,
 }
 
-fn parts<'a>(rows: impl Iterator<Item = &'a Counted>, t: DomainPlanType, d: NaiveDate) -> Parts {
+fn parts(rows: &[Listed], t: DomainPlanType, d: NaiveDate) -> Parts {
     let mut p = Parts::default();
-    for r in rows.filter(|r| r.has(t)) {
+    for r in rows.iter().filter(|r| r.has(t)) {
         p.diagnosed.add(r.key);
         if r.planned(t, d) {
             p.with_plan.add(r.key);
@@ -178,7 +119,7 @@ struct Tally {
     sexes: [PersonSet; 2],
 }
 
-fn tally(rows: &[Counted], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDate) -> Tally {
+fn tally(rows: &[Listed], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDate) -> Tally {
     let mut out = Tally {
         parts: Parts::default(),
         bands: Default::default(),
@@ -191,7 +132,7 @@ fn tally(rows: &[Counted], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDat
         } else {
             out.parts.without_plan.add(r.key);
         }
-        let age = age_in_year_of(r.birth_date, d);
+        let age = age_in_year_of(r.birth_date(), d);
         if let Some(b) = AGE_BANDS
             .iter()
             .position(|(_, lo, hi)| age >= *lo && hi.is_none_or(|h| age <= h))
@@ -201,13 +142,13 @@ fn tally(rows: &[Counted], t: DomainPlanType, planned_by: NaiveDate, d: NaiveDat
             }
         }
         let [female, male] = &mut out.sexes;
-        if r.sex == "F" { female } else { male }.add(r.key);
+        if r.is_female() { female } else { male }.add(r.key);
     }
     out
 }
 
 /// Per plan type, for one clinic's rows, as `disclosure` lets the viewer see them.
-pub fn populations(rows: &[Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<Population> {
+pub fn populations(rows: &[Listed], d: NaiveDate, disclosure: Disclosure) -> Vec<Population> {
     let window = CountWindow::new(&disclosure, None, d);
     DomainPlanType::ALL
         .iter()
@@ -248,12 +189,12 @@ pub fn populations(rows: &[Counted], d: NaiveDate, disclosure: Disclosure) -> Ve
 }
 
 /// Coverage per plan type for one clinic's rows.
-pub fn coverage(rows: &[&Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<Coverage> {
+pub fn coverage(rows: &[Listed], d: NaiveDate, disclosure: Disclosure) -> Vec<Coverage> {
     let window = CountWindow::new(&disclosure, None, d);
     DomainPlanType::ALL
         .iter()
         .map(|&t| {
-            let p = parts(rows.iter().copied(), t, window.to);
+            let p = parts(rows, t, window.to);
             let diagnosed = disclosure.count(p.diagnosed);
             let with_plan = disclosure.count(p.with_plan);
             Coverage {
@@ -268,23 +209,10 @@ pub fn coverage(rows: &[&Counted], d: NaiveDate, disclosure: Disclosure) -> Vec<
         .collect()
 }
 
-/// The cost of reading one clinic's population, in units of work (`access::work`): about the
-/// listed patients with a diagnosis of a clinic at national scale (0.55 M over 1,693), each
-/// weighed as ten plan versions scanned, since reading a patient and the first plan of each
-/// type from the database costs about that much more than scanning a version in memory
-/// (measured: the whole nation's populations take seconds, its three years of versions
-/// tenths of a second). A region's populations (about 1.4 M) are heavy work, the nation's
-/// (6.8 M) most of a request's budget.
-const PATIENTS_PER_CLINIC: u64 = 4_000;
-
-/// The counted patients of a clinic or cluster, through the request's batching loader.
-async fn population_of(ctx: &Context<'_>, of: CountScope) -> gql::Result<Arc<Vec<Counted>>> {
-    Ok(ctx
-        .data::<CountedDataLoader>()
-        .map_err(|_| gql::internal("no population loader"))?
-        .load_one(of)
-        .await?
-        .unwrap_or_default())
+/// The cost of counting listed patients, in units of work (`access::work`): each patient is
+/// visited once per plan type, about what scanning a plan version costs.
+fn counting_cost(rows: usize) -> u64 {
+    (rows as u64).saturating_mul(DomainPlanType::ALL.len() as u64)
 }
 
 entity_part!(
@@ -314,10 +242,12 @@ impl<G: Graph> ClinicFields<G> {
             .count_scope("Clinic", "population", self.0.subject())
             .ok_or_else(forbidden)?;
         let d = gql::as_of_or_today(as_of);
-        gql::admit(ctx, PATIENTS_PER_CLINIC).await?;
-        let rows = population_of(ctx, counted).await?;
+        let snap = gql::snapshot(ctx).await?;
+        let listed = snap.listed(&counted);
+        let rows = listed.first().map_or(&[][..], |(_, rows)| rows);
+        gql::admit(ctx, counting_cost(rows.len())).await?;
         let disclosure = viewer.counts_for_clinic(self.0.ydernummer.as_str());
-        Ok(Some(populations(&rows, d, disclosure)))
+        Ok(Some(populations(rows, d, disclosure)))
     }
 }
 
@@ -347,16 +277,17 @@ impl<G: Graph> ClusterFields<G> {
             .count_scope("Cluster", "view", self.0.subject())
             .ok_or_else(forbidden)?;
         let d = gql::as_of_or_today(as_of);
-        let dir = gql::directory(ctx).await?;
+        let snap = gql::snapshot(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
-        // The listed patients of the cluster's clinics are read: about this many per clinic.
-        let clinics_in = dir.clinics_in_cluster(&self.0.id).count() as u64;
-        gql::admit(ctx, clinics_in * PATIENTS_PER_CLINIC).await?;
-        let rows = population_of(ctx, counted).await?;
-        let mut by_clinic: HashMap<&str, Vec<&Counted>> = HashMap::new();
-        for r in rows.iter() {
-            by_clinic.entry(r.ydernummer.as_str()).or_default().push(r);
-        }
+        let mut by_clinic: HashMap<&str, &[Listed]> = snap.listed(&counted).into_iter().collect();
+        gql::admit(
+            ctx,
+            counting_cost(by_clinic.values().map(|r| r.len()).sum()),
+        )
+        .await?;
+        let dir = &snap.directory;
+        // Coverage is counted (and its cells charged to the viewer's budget) only when asked.
+        let with_coverage = ctx.look_ahead().field("clinics").field("coverage").exists();
         let clinics = dir
             .clinics_in_cluster(&self.0.id)
             .map(|c| {
@@ -371,7 +302,11 @@ impl<G: Graph> ClusterFields<G> {
                     new_plans_12m: w.new_plans,
                     ok22_met: w.new_plans >= metrics::OK22_MINIMUM,
                     inactive: w.plans == 0,
-                    coverage: coverage(&mine, d, viewer.counts_for_clinic(c.ydernummer.as_str())),
+                    coverage: if with_coverage {
+                        coverage(mine, d, viewer.counts_for_clinic(c.ydernummer.as_str()))
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect();

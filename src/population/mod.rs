@@ -2,4 +2,3 @@
 //! age and sex, and coverage (dækningsgrad).
 
 pub mod graphql;
-pub mod repo;

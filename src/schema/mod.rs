@@ -8,7 +8,7 @@ mod fields;
 mod whole;
 
 use crate::access::work::{Deadline, WorkAdmission};
-use crate::access::{RecordKeys, Viewer};
+use crate::access::Viewer;
 use crate::db::Db;
 use crate::facts::snapshot::Aggregates;
 use crate::federation::Subgraph;
@@ -106,7 +106,6 @@ pub fn attach(
     mut request: async_graphql::Request,
     db: &Db,
     viewer: Option<Viewer>,
-    keys: &RecordKeys,
     work: &Arc<WorkAdmission>,
     deadline: Deadline,
 ) -> (async_graphql::Request, Arc<RequestState>) {
@@ -118,13 +117,6 @@ pub fn attach(
                 PlansLoader {
                     db: db.clone(),
                     scope: viewer.scope(),
-                },
-                actix_web::rt::spawn,
-            ))
-            .data(population::graphql::CountedDataLoader::new(
-                population::graphql::CountedLoader {
-                    db: db.clone(),
-                    keys: keys.clone(),
                 },
                 actix_web::rt::spawn,
             ))

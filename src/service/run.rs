@@ -82,7 +82,6 @@ async fn run_and_record(
         request,
         &service.db,
         viewer,
-        service.aggregates.record_keys(),
         &service.work,
         Deadline::after(service.request_timeout),
     );
