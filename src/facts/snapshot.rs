@@ -302,6 +302,24 @@ impl Snapshot {
         }
     }
 
+    /// The lowest and highest number each grouped dimension's key can take in `q`'s range.
+    fn bounds(&self, q: &Question, dims: &[Dimension]) -> Vec<(i64, i64)> {
+        let (y0, y1) = (i64::from(q.from.year()), i64::from(q.to.year()));
+        dims.iter()
+            .map(|dim| match dim {
+                Dimension::Region => (0, REGIONS as i64 - 1),
+                Dimension::Cluster => (-1, self.cluster_names.len() as i64 - 1),
+                Dimension::Clinic => (0, self.clinics.len() as i64 - 1),
+                Dimension::Type => (0, PlanType::ALL.len() as i64 - 1),
+                Dimension::Source => (0, Source::ALL.len() as i64 - 1),
+                // An ISO week's year may be the year before the range's first or after its last.
+                Dimension::Week => ((y0 - 1) * 100 + 1, (y1 + 1) * 100 + 53),
+                Dimension::Month => (y0 * 100 + 1, y1 * 100 + 12),
+                Dimension::Year => (y0, y1),
+            })
+            .collect()
+    }
+
     /// The ad-hoc activity question: groups (at most limit + 1, ordered) and the total. Checks
     /// the deadline every 64 Ki versions, so a question past it stops working.
     ///
@@ -353,12 +371,14 @@ impl Snapshot {
             .collect();
         let dims = &q.group_by[..q.group_by.len().min(DIMENSIONS)];
         // A group key: one number per dimension asked for (-1 for none, e.g. no cluster).
-        let mut index: HashMap<Key, u32> = HashMap::new();
+        let mut index = GroupIndex::new(self.bounds(q, dims));
         let mut keys: Vec<Key> = Vec::new();
         let mut counts: Vec<(i64, i64)> = Vec::new();
-        let mut patients: Vec<(u32, u32)> = Vec::new();
-        let mut clinics_of: Vec<(u32, u32)> = Vec::new();
+        // (group, patient, clinic) of every version counted.
+        let mut members: Vec<(u32, u32, u32)> = Vec::new();
         let (mut plans, mut new_plans) = (0i64, 0i64);
+        // (day, ISO week, month, year) of the last version seen.
+        let mut calendar: (Day, i64, i64, i64) = (Day::MIN, 0, 0, 0);
         for (i, f) in self.between(q.from, q.to).iter().enumerate() {
             if i % 65_536 == 0 {
                 deadline.check()?;
@@ -370,7 +390,17 @@ impl Snapshot {
                 continue;
             }
             let c = &self.clinics[f.clinic as usize];
-            let d = date(f.day);
+            // The versions come by day: the calendar keys change only with it.
+            if f.day != calendar.0 {
+                let d = date(f.day);
+                let w = d.iso_week();
+                calendar = (
+                    f.day,
+                    i64::from(w.year()) * 100 + i64::from(w.week()),
+                    i64::from(d.year()) * 100 + i64::from(d.month()),
+                    i64::from(d.year()),
+                );
+            }
             let mut key = [-1i64; DIMENSIONS];
             for (slot, dim) in key.iter_mut().zip(dims) {
                 *slot = match dim {
@@ -379,15 +409,12 @@ impl Snapshot {
                     Dimension::Clinic => i64::from(f.clinic),
                     Dimension::Type => i64::from(f.plan_type),
                     Dimension::Source => i64::from(f.source),
-                    Dimension::Week => {
-                        let w = d.iso_week();
-                        i64::from(w.year()) * 100 + i64::from(w.week())
-                    }
-                    Dimension::Month => i64::from(d.year()) * 100 + i64::from(d.month()),
-                    Dimension::Year => i64::from(d.year()),
+                    Dimension::Week => calendar.1,
+                    Dimension::Month => calendar.2,
+                    Dimension::Year => calendar.3,
                 };
             }
-            let g = *index.entry(key).or_insert_with(|| {
+            let g = index.group(&key, || {
                 keys.push(key);
                 counts.push((0, 0));
                 (keys.len() - 1) as u32
@@ -397,36 +424,63 @@ impl Snapshot {
             n.1 += i64::from(f.is_new);
             plans += 1;
             new_plans += i64::from(f.is_new);
-            patients.push((g, f.patient));
-            clinics_of.push((g, f.clinic));
+            members.push((g, f.patient, f.clinic));
         }
         drop(index);
         deadline.check()?;
-        // Distinct members per group, and over all groups.
-        let distinct = |pairs: &mut Vec<(u32, u32)>| {
-            pairs.sort_unstable();
-            pairs.dedup();
-        };
-        distinct(&mut patients);
-        distinct(&mut clinics_of);
+        // Distinct patients and clinics per group without sorting: the members laid out group
+        // by group (a counting sort, linear), then each patient and clinic stamped with the
+        // last group that counted it.
+        let mut start = vec![0usize; keys.len() + 1];
+        for &(g, _, _) in &members {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..keys.len() {
+            start[g + 1] += start[g];
+        }
+        let mut next = start.clone();
+        let mut by_group = vec![(0u32, 0u32); members.len()];
+        for &(g, p, c) in &members {
+            by_group[next[g as usize]] = (p, c);
+            next[g as usize] += 1;
+        }
+        drop(members);
         let mut person_sets = vec![PersonSet::default(); keys.len()];
-        for &(g, p) in &patients {
-            person_sets[g as usize].add(self.keys[p as usize]);
-        }
         let mut clinic_counts = vec![0i64; keys.len()];
-        for &(g, _) in &clinics_of {
-            clinic_counts[g as usize] += 1;
+        let mut patient_stamp = vec![u32::MAX; self.keys.len()];
+        let mut clinic_stamp = vec![u32::MAX; self.clinics.len()];
+        let mut everyone = PersonSet::default();
+        let mut all_clinics = 0i64;
+        let (mut anyone, mut any_clinic) = (
+            vec![false; self.keys.len()],
+            vec![false; self.clinics.len()],
+        );
+        for g in 0..keys.len() {
+            for &(p, c) in &by_group[start[g]..start[g + 1]] {
+                let (p, c) = (p as usize, c as usize);
+                if patient_stamp[p] != g as u32 {
+                    patient_stamp[p] = g as u32;
+                    person_sets[g].add(self.keys[p]);
+                }
+                if clinic_stamp[c] != g as u32 {
+                    clinic_stamp[c] = g as u32;
+                    clinic_counts[g] += 1;
+                }
+                if !anyone[p] {
+                    anyone[p] = true;
+                    everyone.add(self.keys[p]);
+                }
+                if !any_clinic[c] {
+                    any_clinic[c] = true;
+                    all_clinics += 1;
+                }
+            }
         }
-        let mut everyone: Vec<u32> = patients.iter().map(|&(_, p)| p).collect();
-        everyone.sort_unstable();
-        everyone.dedup();
-        let mut all_clinics: Vec<u32> = clinics_of.iter().map(|&(_, c)| c).collect();
-        all_clinics.sort_unstable();
-        all_clinics.dedup();
         deadline.check()?;
         // Ordered by the labels as shown (ydernummer, cluster id, "2022-W07" …), none first:
         // each dimension's numbers mapped to the rank of their label, so no label is made to
-        // sort.
+        // sort. Clinics and clusters are numbered in the order of their ids already (the
+        // directory is sorted), so their number is their rank.
         let ranks = |labels: Vec<&str>| -> Vec<i64> {
             let mut order: Vec<usize> = (0..labels.len()).collect();
             order.sort_by_key(|&i| labels[i]);
@@ -437,8 +491,6 @@ impl Snapshot {
             rank
         };
         let region_rank = ranks(RegionCode::ALL.iter().map(|r| r.as_str()).collect());
-        let cluster_rank = ranks(self.cluster_names.iter().map(String::as_str).collect());
-        let clinic_rank = ranks(self.clinics.iter().map(|c| c.ydernummer.as_str()).collect());
         let type_rank = ranks(PlanType::ALL.iter().map(|t| t.as_str()).collect());
         let source_rank = ranks(Source::ALL.iter().map(|s| s.as_str()).collect());
         let shown_order = |key: &Key| -> Key {
@@ -446,11 +498,13 @@ impl Snapshot {
             for (v, dim) in out.iter_mut().zip(dims) {
                 let table = match dim {
                     Dimension::Region => &region_rank,
-                    Dimension::Cluster => &cluster_rank,
-                    Dimension::Clinic => &clinic_rank,
                     Dimension::Type => &type_rank,
                     Dimension::Source => &source_rank,
-                    Dimension::Week | Dimension::Month | Dimension::Year => continue,
+                    Dimension::Cluster
+                    | Dimension::Clinic
+                    | Dimension::Week
+                    | Dimension::Month
+                    | Dimension::Year => continue,
                 };
                 *v = usize::try_from(*v)
                     .ok()
@@ -503,8 +557,8 @@ impl Snapshot {
         let total = Group {
             plans,
             new_plans,
-            clinics: all_clinics.len() as i64,
-            patients: everyone.iter().map(|&p| self.keys[p as usize]).collect(),
+            clinics: all_clinics,
+            patients: everyone,
             ..Group::default()
         };
         Ok((rows, total))
@@ -514,6 +568,68 @@ impl Snapshot {
 /// Dimensions a group can be keyed by: every `Dimension`, each at most once.
 const DIMENSIONS: usize = 8;
 type Key = [i64; DIMENSIONS];
+
+/// Groups up to this many possible keys are found by position in a table (no hashing);
+/// more (e.g. every clinic by week over years) through a hash map.
+const DENSE_GROUPS: i64 = 1 << 18;
+
+/// The group number of each key seen so far: by position in a table when the keys possible
+/// are few (no hashing), else (and for any key outside the bounds given) in a hash map.
+struct GroupIndex {
+    dense: Option<Dense>,
+    sparse: HashMap<Key, u32, foldhash::fast::RandomState>,
+}
+
+/// Slot = the key's mixed-radix position from the lowest possible value per dimension.
+struct Dense {
+    bounds: Vec<(i64, i64)>,
+    stride: Key,
+    slots: Vec<u32>,
+}
+
+impl GroupIndex {
+    /// For keys whose numbers lie within `bounds` (lowest, highest) per dimension.
+    fn new(bounds: Vec<(i64, i64)>) -> Self {
+        let mut stride = [0; DIMENSIONS];
+        let mut size = 1i64;
+        for (i, (lo, hi)) in bounds.iter().enumerate().take(DIMENSIONS) {
+            stride[i] = size;
+            size = size.saturating_mul((hi - lo + 1).max(1));
+        }
+        let dense = (size <= DENSE_GROUPS).then(|| Dense {
+            bounds,
+            stride,
+            slots: vec![u32::MAX; size as usize],
+        });
+        Self {
+            dense,
+            sparse: HashMap::default(),
+        }
+    }
+
+    /// The group of `key`, numbered by `new_group` when first seen.
+    fn group(&mut self, key: &Key, new_group: impl FnOnce() -> u32) -> u32 {
+        let slot = self.dense.as_mut().and_then(|d| {
+            let mut at = 0i64;
+            for ((k, (lo, hi)), s) in key.iter().zip(&d.bounds).zip(&d.stride) {
+                if k < lo || k > hi {
+                    return None;
+                }
+                at += (k - lo) * s;
+            }
+            d.slots.get_mut(at as usize)
+        });
+        match slot {
+            Some(slot) => {
+                if *slot == u32::MAX {
+                    *slot = new_group();
+                }
+                *slot
+            }
+            None => *self.sparse.entry(*key).or_insert_with(new_group),
+        }
+    }
+}
 
 /// The current snapshot, rebuilt when the data changes and refreshed in the background.
 pub struct Aggregates {
