@@ -83,7 +83,15 @@ pub struct Snapshot {
     events: usize,
     /// Views recorded by this process since the snapshot was built.
     live: Mutex<Vec<(Day, u32)>>,
+    /// Clinic windows answered, by (after, until).
+    windows: Mutex<HashMap<(Day, Day), ClinicWindows>>,
 }
+
+/// Per clinic (by ydernummer) with any version in a window: its counts there.
+pub type ClinicWindows = Arc<HashMap<String, ClinicWindow>>;
+
+/// Clinic windows remembered per snapshot at most.
+const REMEMBERED_WINDOWS: usize = 64;
 
 fn region_index(code: RegionCode) -> u8 {
     RegionCode::ALL
@@ -222,6 +230,7 @@ impl Snapshot {
             listed,
             events: events.len(),
             live: Mutex::new(Vec::new()),
+            windows: Mutex::new(HashMap::new()),
         })
     }
 
@@ -244,19 +253,35 @@ impl Snapshot {
     }
 
     /// Per clinic: versions, new versions and new heart plans with local date in (after, until].
-    pub fn clinic_windows(
-        &self,
-        after: NaiveDate,
-        until: NaiveDate,
-    ) -> HashMap<String, ClinicWindow> {
+    /// Remembered per window: dashboards ask the same few dates again and again, and two
+    /// lookups in every clinic's running totals still cost about a millisecond nationally.
+    pub fn clinic_windows(&self, after: NaiveDate, until: NaiveDate) -> ClinicWindows {
         let (a, b) = (day(after), day(until));
-        self.clinics
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c, self.series.window(i, a, b)))
-            .filter(|(_, w)| w.plans > 0)
-            .map(|(c, w)| (c.ydernummer.clone(), w))
-            .collect()
+        if let Some(w) = self
+            .windows
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(a, b)).cloned())
+        {
+            return w;
+        }
+        let w: ClinicWindows = Arc::new(
+            self.clinics
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c, self.series.window(i, a, b)))
+                .filter(|(_, w)| w.plans > 0)
+                .map(|(c, w)| (c.ydernummer.clone(), w))
+                .collect(),
+        );
+        if let Ok(mut memo) = self.windows.lock() {
+            // Bounded: a caller walking through dates does not grow it without end.
+            if memo.len() >= REMEMBERED_WINDOWS {
+                memo.clear();
+            }
+            memo.insert((a, b), w.clone());
+        }
+        w
     }
 
     /// Versions per local day, region, type, source and new/maintained, in [from, until].
@@ -840,7 +865,8 @@ mod tests {
                 w.new_heart += i64::from(f.is_new && f.plan_type == PlanType::Ihd as u8);
             }
             compared += want.len();
-            assert_eq!(s.clinic_windows(after, until), want, "{until}");
+            assert_eq!(*s.clinic_windows(after, until), want, "{until}");
+            assert_eq!(*s.clinic_windows(after, until), want, "{until}, remembered");
 
             let from = crate::facts::metrics::first_day_needed(until);
             let mut cells: HashMap<(NaiveDate, RegionCode, PlanType, Source, bool), i64> =

@@ -15,7 +15,6 @@ use crate::access::{AuditTrail, CountWindow, Viewer};
 use crate::auth::Principal;
 use crate::db::{Db, DbError};
 use crate::error::Code;
-use crate::facts::metrics::ClinicWindow;
 use crate::facts::snapshot::{Aggregates, Snapshot};
 use crate::facts::Directory;
 use async_graphql::{
@@ -48,7 +47,7 @@ pub struct RequestState {
 }
 
 type Once<T> = tokio::sync::OnceCell<T>;
-type Windows = Arc<HashMap<String, ClinicWindow>>;
+type Windows = crate::facts::snapshot::ClinicWindows;
 
 pub type Result<T> = std::result::Result<T, async_graphql::Error>;
 
@@ -196,9 +195,7 @@ pub async fn clinic_windows(ctx: &Context<'_>, d: NaiveDate) -> Result<Windows> 
         let snap = snapshot(ctx).await?;
         // Two lookups in each clinic's running totals.
         let cost = snap.directory.clinics.len() as u64;
-        Ok(Arc::new(
-            compute(ctx, cost, move |_| Ok(snap.clinic_windows(after, d))).await?,
-        ))
+        compute(ctx, cost, move |_| Ok(snap.clinic_windows(after, d))).await
     })
     .await
     .cloned()

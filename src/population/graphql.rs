@@ -10,7 +10,6 @@ use crate::gql::{self, Date, Graph, Window};
 use crate::gql::{PlanType, Sex};
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{Datelike, NaiveDate};
-use std::collections::HashMap;
 
 const AGE_BANDS: [(&str, u32, Option<u32>); 6] = [
     ("0-39", 0, Some(39)),
@@ -279,23 +278,24 @@ impl<G: Graph> ClusterFields<G> {
         let d = gql::as_of_or_today(as_of);
         let snap = gql::snapshot(ctx).await?;
         let windows = gql::clinic_windows(ctx, d).await?;
-        let mut by_clinic: HashMap<&str, &[Listed]> = snap.listed(&counted).into_iter().collect();
+        // The cluster's clinics, each with its listed patients, in ydernummer order.
+        let listed = snap.listed(&counted);
         gql::admit(
             ctx,
-            counting_cost(by_clinic.values().map(|r| r.len()).sum()),
+            counting_cost(listed.iter().map(|(_, rows)| rows.len()).sum()),
         )
         .await?;
         let dir = &snap.directory;
         // Coverage is counted (and its cells charged to the viewer's budget) only when asked.
         let with_coverage = ctx.look_ahead().field("clinics").field("coverage").exists();
-        let clinics = dir
-            .clinics_in_cluster(&self.0.id)
-            .map(|c| {
+        let clinics = listed
+            .into_iter()
+            .filter_map(|(y, mine)| dir.clinics.get(y).map(|c| (c, mine)))
+            .map(|(c, mine)| {
                 let w = windows
                     .get(c.ydernummer.as_str())
                     .copied()
                     .unwrap_or_default();
-                let mine = by_clinic.remove(c.ydernummer.as_str()).unwrap_or_default();
                 ClusterViewRow {
                     clinic: G::Clinic::from(c.clone()),
                     open: c.is_open(d),
