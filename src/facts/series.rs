@@ -25,6 +25,9 @@ pub struct Fact {
     pub day: Day,
     pub clinic: u32,
     pub patient: u32,
+    /// The patient's record key, beside the version: counting distinct patients then reads
+    /// the versions in order instead of a key table at random.
+    pub key: crate::access::RecordKey,
     pub plan_type: u8,
     pub source: u8,
     pub is_new: bool,

@@ -197,6 +197,7 @@ impl Snapshot {
                 day: dd,
                 clinic,
                 patient,
+                key: keys[patient as usize],
                 plan_type: type_index(&t),
                 source: source_index(&s),
                 is_new,
@@ -399,8 +400,8 @@ impl Snapshot {
         let mut index = GroupIndex::new(self.bounds(q, dims));
         let mut keys: Vec<Key> = Vec::new();
         let mut counts: Vec<(i64, i64)> = Vec::new();
-        // (group, patient, clinic) of every version counted.
-        let mut members: Vec<(u32, u32, u32)> = Vec::new();
+        // (group, patient, clinic, record key) of every version counted.
+        let mut members: Vec<(u32, u32, u32, RecordKey)> = Vec::new();
         let (mut plans, mut new_plans) = (0i64, 0i64);
         // (day, ISO week, month, year) of the last version seen.
         let mut calendar: (Day, i64, i64, i64) = (Day::MIN, 0, 0, 0);
@@ -449,7 +450,7 @@ impl Snapshot {
             n.1 += i64::from(f.is_new);
             plans += 1;
             new_plans += i64::from(f.is_new);
-            members.push((g, f.patient, f.clinic));
+            members.push((g, f.patient, f.clinic, f.key));
         }
         drop(index);
         deadline.check()?;
@@ -457,17 +458,18 @@ impl Snapshot {
         // by group (a counting sort, linear), then each patient and clinic stamped with the
         // last group that counted it.
         let mut start = vec![0usize; keys.len() + 1];
-        for &(g, _, _) in &members {
+        for &(g, _, _, _) in &members {
             start[g as usize + 1] += 1;
         }
         for g in 0..keys.len() {
             start[g + 1] += start[g];
         }
         let mut next = start.clone();
-        let mut by_group = vec![(0u32, 0u32); members.len()];
-        for &(g, p, c) in &members {
-            by_group[next[g as usize]] = (p, c);
-            next[g as usize] += 1;
+        let mut by_group = members.clone();
+        for &m in &members {
+            let g = m.0 as usize;
+            by_group[next[g]] = m;
+            next[g] += 1;
         }
         drop(members);
         let mut person_sets = vec![PersonSet::default(); keys.len()];
@@ -481,11 +483,11 @@ impl Snapshot {
             vec![false; self.clinics.len()],
         );
         for g in 0..keys.len() {
-            for &(p, c) in &by_group[start[g]..start[g + 1]] {
+            for &(_, p, c, key) in &by_group[start[g]..start[g + 1]] {
                 let (p, c) = (p as usize, c as usize);
                 if patient_stamp[p] != g as u32 {
                     patient_stamp[p] = g as u32;
-                    person_sets[g].add(self.keys[p]);
+                    person_sets[g].add(key);
                 }
                 if clinic_stamp[c] != g as u32 {
                     clinic_stamp[c] = g as u32;
@@ -493,7 +495,7 @@ impl Snapshot {
                 }
                 if !anyone[p] {
                     anyone[p] = true;
-                    everyone.add(self.keys[p]);
+                    everyone.add(key);
                 }
                 if !any_clinic[c] {
                     any_clinic[c] = true;
