@@ -103,16 +103,25 @@ impl AppUserTable {
             // Invariant after each day b: active[area] = patients with a view in (a, b] and a
             // plan in the area on or before b. Within the day, "had a plan" means before b;
             // the patients whose first plan is on b are added last.
-            let before = |p: u32, area: usize| first[p as usize][area] < b;
+            // A patient's first view entering the window, or last leaving it: in or out of the
+            // active set of every area they had a plan in before b.
+            let flip = |active: &mut [PersonSet; AREAS], p: u32, enters: bool| {
+                let key = keys[p as usize];
+                for (area, set) in active.iter_mut().enumerate() {
+                    if first[p as usize][area] < b {
+                        if enters {
+                            set.add(key);
+                        } else {
+                            set.remove(key);
+                        }
+                    }
+                }
+            };
             while removed < events.len() && events[removed].0 <= a {
                 let p = events[removed].1;
                 in_window[p as usize] -= 1;
                 if in_window[p as usize] == 0 {
-                    for (area, set) in active.iter_mut().enumerate() {
-                        if before(p, area) {
-                            set.remove(keys[p as usize]);
-                        }
-                    }
+                    flip(&mut active, p, false);
                 }
                 removed += 1;
             }
@@ -120,11 +129,7 @@ impl AppUserTable {
                 let p = events[added].1;
                 in_window[p as usize] += 1;
                 if in_window[p as usize] == 1 {
-                    for (area, set) in active.iter_mut().enumerate() {
-                        if before(p, area) {
-                            set.add(keys[p as usize]);
-                        }
-                    }
+                    flip(&mut active, p, true);
                 }
                 added += 1;
             }
