@@ -701,3 +701,45 @@ fn many_questions_at_once_are_all_logged_and_answered() {
     let logged = String::from_utf8_lossy(&out.stdout).lines().count();
     assert_eq!(logged, 100, "every question is in the log");
 }
+
+/// A cluster view asked without coverage spends no disclosure budget: coverage is counted
+/// (and its cells charged) only when asked for. The same months asked with coverage run out of
+/// the budget, so the walk is long enough to show a charge where there is one.
+#[test]
+fn a_cluster_view_without_coverage_spends_no_disclosure_budget() {
+    let app = demo_app(true);
+    let (_, reg, cluster) = clinics(&app)
+        .into_iter()
+        .find(|(_, _, cluster)| !cluster.is_empty())
+        .expect("a clinic in a cluster");
+    let token = region(&reg);
+    let ask = |as_of: &str, fields: &str| {
+        app.graphql_as(
+            &token,
+            &format!(
+                "{{ cluster(id: \"{cluster}\") {{ view(asOf: \"{as_of}\") {{ clinics {{ {fields} }} }} }} }}"
+            ),
+            json!({}),
+        )
+    };
+    let months: Vec<String> = (0..48)
+        .map(|k| {
+            (chrono::NaiveDate::from_ymd_opt(2019, 1, 31).expect("date") + chrono::Months::new(k))
+                .to_string()
+        })
+        .collect();
+    for as_of in &months {
+        let r = ask(as_of, "newPlans12m ok22Met inactive");
+        assert_eq!(r.status, 200, "{as_of}: {}", r.body);
+        assert!(r.json().get("errors").is_none(), "{as_of}: {}", r.body);
+    }
+    let refused = months
+        .iter()
+        .map(|as_of| ask(as_of, "coverage { type withPlan { value suppressed } }"))
+        .find(|r| r.status == 429)
+        .expect("coverage of 48 months spends the shipped budget");
+    assert_eq!(
+        refused.json()["errors"][0]["extensions"]["code"],
+        "DISCLOSURE_BUDGET"
+    );
+}
