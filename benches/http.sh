@@ -14,8 +14,8 @@
 # ROUNDS (3). Needs wrk (installed from Debian's packages when missing and run as root), curl
 # and python3. All load comes from one address, so rate limits are off and
 # server.max_requests_per_address is raised above the connections; nothing else is changed from
-# the defaults. Every case is asked once before the rounds (the first read builds the rollout
-# snapshot), and a request may take up to 30 s before wrk counts it as failed.
+# the defaults. Every case is asked once before the rounds (until the snapshot the gateway
+# builds at start is ready), and a request may take up to 30 s before wrk counts it as failed.
 # GATEWAY_BIN=path/to/forloeb measures another build of the gateway (e.g. the commit before a
 # change, built in a `git worktree`) against the same floor. CASES="RegionalDashboard
 # ClusterView" measures only the cases named (MyPlans brings the floor with it).
@@ -94,7 +94,7 @@ PY
 echo "starting the gateway on $db" >&2
 GATEWAY_DB=$db start_gateway "$bin" "$work" FORLOEB_RATE_LIMIT_ENABLED=false \
   FORLOEB_SERVER_MAX_REQUESTS_PER_ADDRESS=1000 FORLOEB_LOG_FILTER=warn
-answer=$(curl -sf -H "Authorization: Bearer $(head -1 "$work/patients")" \
+answer=$(curl -s -H "Authorization: Bearer $(head -1 "$work/patients")" \
   -H 'Content-Type: application/json' --data @"$work/MyPlans.json" "$GATEWAY_URL")
 case $answer in
   '{"data":{"me":'*) printf '%s' "$answer" >"$work/floor-body.json" ;;
@@ -105,10 +105,16 @@ floor_port=$(free_port)
 floor_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null -X POST "http://127.0.0.1:$floor_port/graphql" && break; sleep 0.1; done
 
-# Warm-up: every case once, each required to answer 200 with data.
+# Warm-up: every case once, each required to answer 200 with data. The gateway builds its
+# snapshot at start (seconds nationally, longer at many times that): a 504 while it does is
+# asked again, for up to three minutes.
 while read -r name who; do
-  status=$(curl -s -o "$work/warm.json" -w '%{http_code}' -H 'Content-Type: application/json' \
-    -H "Authorization: Bearer $(head -1 "$work/$who")" --data @"$work/$name.json" "$GATEWAY_URL")
+  for _ in $(seq 90); do
+    status=$(curl -s -o "$work/warm.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+      -H "Authorization: Bearer $(head -1 "$work/$who")" --data @"$work/$name.json" "$GATEWAY_URL")
+    [ "$status" = 504 ] || break
+    sleep 2
+  done
   if [ "$status" != 200 ] || ! grep -q '^{"data":{' "$work/warm.json" ||
     grep -q '"errors"' "$work/warm.json"; then
     echo "$name answered $status: $(head -c 400 "$work/warm.json")" >&2

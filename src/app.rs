@@ -90,6 +90,7 @@ pub fn service(settings: &Settings, db: Db) -> Result<GraphqlService, StartError
         std::time::Duration::from_secs(settings.rollout.refresh_secs),
         record_keys,
     );
+    aggregates.warm(db.clone());
     let patient_ids = PatientIds::new(settings.access.patient_id_key.expose())?;
     let schema = match settings.server.subgraph {
         None => Served::Gateway(schema::build(db.clone(), aggregates.clone(), patient_ids)),

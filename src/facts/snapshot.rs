@@ -661,6 +661,10 @@ impl GroupIndex {
 /// The current snapshot, rebuilt when the data changes and refreshed in the background.
 pub struct Aggregates {
     current: RwLock<Option<Arc<Snapshot>>>,
+    /// The directory alone, by data version, for when the snapshot is older than the data:
+    /// a read that needs only clinic names (a patient's plans) never waits for a snapshot
+    /// build, which takes seconds nationally.
+    directory: RwLock<Option<(i64, Arc<Directory>)>>,
     building: Mutex<()>,
     refreshing: AtomicBool,
     refresh_every: Duration,
@@ -671,6 +675,7 @@ impl Aggregates {
     pub fn new(refresh_every: Duration, record_keys: RecordKeys) -> Arc<Self> {
         Arc::new(Self {
             current: RwLock::new(None),
+            directory: RwLock::new(None),
             building: Mutex::new(()),
             refreshing: AtomicBool::new(false),
             refresh_every,
@@ -711,6 +716,46 @@ impl Aggregates {
             *g = Some(snapshot.clone());
         }
         Ok(snapshot)
+    }
+
+    /// Builds the first snapshot on a thread of its own, so that the first dashboard after a
+    /// start does not wait for it (seconds at national scale) or, at many times that, time
+    /// out. A request arriving meanwhile waits for this build rather than starting another.
+    pub fn warm(self: &Arc<Self>, db: Db) {
+        let me = self.clone();
+        let started = std::thread::Builder::new()
+            .name("snapshot-warm".into())
+            .spawn(move || {
+                if let Err(e) = db.get().and_then(|mut c| me.build(&mut c, None)) {
+                    tracing::warn!(error = %e, "building the rollout aggregates at start failed; the first request builds them");
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "no thread to build the rollout aggregates at start");
+        }
+    }
+
+    /// The directory of clinics and clusters as the data is now: the current snapshot's when
+    /// it is of this data version, else read alone (milliseconds), never waiting for a build.
+    pub async fn directory(self: &Arc<Self>, db: &Db) -> Result<Arc<Directory>, DbError> {
+        let version = db.run(data_version).await?;
+        if let Some(s) = self.current().filter(|s| s.version == version) {
+            return Ok(s.directory.clone());
+        }
+        let cached = self.directory.read().ok().and_then(|d| d.clone());
+        if let Some((_, d)) = cached.filter(|(v, _)| *v == version) {
+            return Ok(d);
+        }
+        // The version is read before the directory: a batch committed in between makes the
+        // next request read it again, never miss it.
+        let (version, directory) = db
+            .run(|c| Ok((data_version(c)?, crate::facts::directory::directory(c)?)))
+            .await?;
+        let directory = Arc::new(directory);
+        if let Ok(mut d) = self.directory.write() {
+            *d = Some((version, directory.clone()));
+        }
+        Ok(directory)
     }
 
     /// A snapshot of the data as it is now.
@@ -961,6 +1006,28 @@ mod tests {
             }
         }
         assert!(compared > 10_000, "only {compared} active users compared");
+    }
+
+    #[test]
+    fn the_directory_does_not_wait_for_a_snapshot_build() {
+        let (_dir, db, _) = demo_snapshot();
+        let settings = Settings::load_from(None, Vec::new()).expect("defaults");
+        let keys = RecordKeys::new(settings.access.record_key_secret.expose()).expect("keys");
+        let aggregates = Aggregates::new(Duration::from_secs(30), keys);
+        // A build under way (none finished): the directory is read alone meanwhile.
+        let runtime = actix_web::rt::System::new();
+        let building = aggregates.building.lock().expect("lock");
+        let answered = runtime.block_on(async {
+            let read = aggregates.directory(&db);
+            actix_web::rt::time::timeout(Duration::from_secs(5), read).await
+        });
+        // Released before anything can fail, so that a read stuck behind it finishes.
+        drop(building);
+        let directory = answered
+            .expect("answered while the build holds its lock")
+            .expect("directory");
+        assert_eq!(directory.clinics.len(), 40);
+        assert!(aggregates.current().is_none());
     }
 
     fn shown(g: &Group) -> String {

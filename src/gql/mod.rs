@@ -44,6 +44,8 @@ pub struct RequestState {
     windows: Mutex<HashMap<NaiveDate, Arc<Once<Windows>>>>,
     /// Taken once per request, likewise.
     snapshot: Once<Arc<Snapshot>>,
+    /// Likewise, for requests that need only the directory.
+    directory: Once<Arc<Directory>>,
 }
 
 type Once<T> = tokio::sync::OnceCell<T>;
@@ -177,7 +179,21 @@ pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
 
 /// Clinics and clusters, from the rollout snapshot of this request.
 pub async fn directory(ctx: &Context<'_>) -> Result<Arc<Directory>> {
-    Ok(snapshot(ctx).await?.directory.clone())
+    let state = state(ctx)?;
+    // A request that has the snapshot already takes its directory: one view of the data.
+    if let Some(s) = state.snapshot.get() {
+        return Ok(s.directory.clone());
+    }
+    state
+        .directory
+        .get_or_try_init(|| async { aggregates(ctx)?.directory(db(ctx)?).await.map_err(db_error) })
+        .await
+        .cloned()
+}
+
+fn aggregates<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Aggregates>> {
+    ctx.data::<Arc<Aggregates>>()
+        .map_err(|_| internal("no rollout aggregates in the schema context"))
 }
 
 /// Per clinic, plan versions in the 12 months to `d`; loaded once per request and date.
@@ -206,12 +222,7 @@ pub async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
     let state = state(ctx)?;
     state
         .snapshot
-        .get_or_try_init(|| async {
-            let aggregates = ctx
-                .data::<Arc<Aggregates>>()
-                .map_err(|_| internal("no rollout aggregates in the schema context"))?;
-            aggregates.get(db(ctx)?).await.map_err(db_error)
-        })
+        .get_or_try_init(|| async { aggregates(ctx)?.get(db(ctx)?).await.map_err(db_error) })
         .await
         .cloned()
 }
