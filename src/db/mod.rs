@@ -175,24 +175,6 @@ impl Db {
         })
     }
 
-    /// As `run`, on a low-priority thread of its own (`background`): for aggregate reads that
-    /// may take seconds, so that they never take a core from patients' requests.
-    pub async fn run_in_background<T, F>(&self, f: F) -> Result<T, DbError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
-    {
-        let pool = self.lane_pool().clone();
-        crate::background::run(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            f(&mut conn)
-        })
-        .await
-        .ok_or(DbError::Cancelled)?
-    }
-
     /// Synchronous access, on this lane, for the CLI (import, migrate), which has no async
     /// runtime to protect, and for threads of their own (the audit's writer).
     pub fn get(&self) -> Result<PooledConn, DbError> {

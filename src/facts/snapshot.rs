@@ -240,11 +240,6 @@ impl Snapshot {
         self.between(from, until).len() as u64
     }
 
-    /// Persons with at least one plan version.
-    pub fn patients_with_plans(&self) -> u64 {
-        self.first.len() as u64
-    }
-
     /// Facts with local day in [from, until].
     fn between(&self, from: NaiveDate, until: NaiveDate) -> &[Fact] {
         let (a, b) = (day(from), day(until));

@@ -177,7 +177,8 @@ pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a RequestState> {
         .map_err(|_| internal("no request state in the GraphQL request"))
 }
 
-/// Clinics and clusters, from the rollout snapshot of this request.
+/// Clinics and clusters as the data is now: the request's snapshot's when it has one, else
+/// read by data version without waiting for a snapshot build (`Aggregates::directory`).
 pub async fn directory(ctx: &Context<'_>) -> Result<Arc<Directory>> {
     let state = state(ctx)?;
     // A request that has the snapshot already takes its directory: one view of the data.
