@@ -90,15 +90,6 @@ impl PersonSet {
         self.key_sum = self.key_sum.wrapping_sub(key.0);
     }
 
-    /// The persons of `self` that are not in `earlier`, where `earlier` is a subset of
-    /// `self` (running totals: the persons added between two points).
-    pub fn since(self, earlier: PersonSet) -> PersonSet {
-        PersonSet {
-            n: self.n.saturating_sub(earlier.n),
-            key_sum: self.key_sum.wrapping_sub(earlier.key_sum),
-        }
-    }
-
     /// How many persons: the exact count, for the clinic's own clinicians and the operator.
     pub fn len(&self) -> u64 {
         self.n

@@ -293,9 +293,11 @@ impl Snapshot {
         region: Option<RegionCode>,
     ) -> (PersonSet, PersonSet) {
         let area = region.map_or(NATION, |r| region_index(r) as usize);
-        let live = self.live.lock().map(|l| l.clone()).unwrap_or_default();
+        // Read under the lock, not copied: the list grows with every patient's read.
+        let live = self.live.lock();
+        let live = live.as_deref().map_or(&[][..], Vec::as_slice);
         self.app
-            .at(day(until), area.min(NATION), &self.first, &self.keys, &live)
+            .at(day(until), area.min(NATION), &self.first, &self.keys, live)
     }
 
     /// The listed patients with a diagnosis that `scope` counts, per clinic of it (in
