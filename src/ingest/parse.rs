@@ -238,6 +238,18 @@ pub struct PlanRecord {
     pub next_control: Option<NaiveDate>,
     pub goals: Vec<Goal>,
     pub measurements: Vec<Measurement>,
+    /// What the store writes besides the fields, worked out by the parsing stage: the import
+    /// stores on one thread (one SQLite writer) while another parses, so work done here is
+    /// off the path that sets the pace.
+    pub stored: StoredForm,
+}
+
+/// A plan version's fingerprint and its goals and measurements as stored (JSON).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoredForm {
+    pub content_hash: String,
+    pub goals: String,
+    pub measurements: String,
 }
 
 impl PlanRecord {
@@ -332,7 +344,7 @@ pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
             measured_on: m.date("measured_on")?,
         });
     }
-    Ok(PlanRecord {
+    let mut record = PlanRecord {
         source,
         plan_id,
         version,
@@ -344,7 +356,14 @@ pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
         next_control,
         goals,
         measurements,
-    })
+        stored: StoredForm::default(),
+    };
+    record.stored = StoredForm {
+        content_hash: record.content_hash(),
+        goals: record.goals_json(),
+        measurements: record.measurements_json(),
+    };
+    Ok(record)
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -53,11 +53,20 @@ fn lookup<K: Ord + Clone, T>(
     Ok(out)
 }
 
-/// Inserts `rows` into `table`: on SQLite, in-process, one cached prepared statement per row
-/// (at national scale 32.1 s against 33.6 s with 500-row statements); on PostgreSQL one
-/// UNNEST statement per batch (`pg_bulk`).
+/// Inserts `rows` into `table` in the order of `key` (the table's primary key): neighbouring
+/// inserts then land on the same pages of the tree instead of all over it. On SQLite,
+/// in-process, one cached prepared statement per row (at national scale 32.1 s against 33.6 s
+/// with 500-row statements); on PostgreSQL one UNNEST statement per batch (`pg_bulk`).
 macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr, $pg_bulk:path) => {
+    ($conn:expr, $table:expr, $rows:expr, $pg_bulk:path, |$row:ident| $key:expr) => {
+        $rows.sort_unstable_by(|a, b| {
+            let ka = {
+                let $row = a;
+                $key
+            };
+            let $row = b;
+            ka.cmp(&$key)
+        });
         match $conn {
             DbConnection::Sqlite(c) => {
                 for row in $rows.iter() {
@@ -274,6 +283,7 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
             .load(c))
     })?;
     let state: HashMap<Cpr, Listing> = stored.into_iter().map(|s| (s.cpr, s.listing)).collect();
+    let was_stored: HashSet<Cpr> = state.keys().cloned().collect();
     let (outcomes, changed) = settle(
         state,
         recs.iter().map(|r| {
@@ -293,8 +303,13 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
     if changed.is_empty() {
         return Ok(outcomes);
     }
-    // Replaced whole: nothing references patients.
-    let dirty: Vec<&str> = changed.keys().map(Cpr::as_str).collect();
+    // Replaced whole: nothing references patients. Only keys that had a row are deleted (a
+    // first import would otherwise probe the table once more for every new patient).
+    let dirty: Vec<&str> = changed
+        .keys()
+        .filter(|cpr| was_stored.contains(*cpr))
+        .map(Cpr::as_str)
+        .collect();
     lookup(keys_per_lookup(conn), &dirty, |keys| {
         on_backend!(&mut *conn, |c| diesel::delete(
             patients::table.filter(patients::cpr.eq_any(keys))
@@ -302,7 +317,7 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
         .execute(c))
         .map(|_| Vec::<()>::new())
     })?;
-    let rows: Vec<PatientRow> = changed
+    let mut rows: Vec<PatientRow> = changed
         .iter()
         .map(|(cpr, l)| PatientRow {
             cpr: cpr.as_str().to_string(),
@@ -320,7 +335,9 @@ pub fn patients(conn: &mut DbConnection, recs: &[PatientRecord]) -> Result<Vec<O
             diagnoses: l.diagnoses.clone(),
         })
         .collect();
-    insert_all!(conn, patients::table, rows, super::pg_bulk::patients);
+    insert_all!(conn, patients::table, rows, super::pg_bulk::patients, |r| r
+        .cpr
+        .as_str());
     Ok(outcomes)
 }
 
@@ -354,7 +371,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
             outcomes.push(Outcome::Rejected(unknown_clinic()));
             continue;
         }
-        let hash = r.content_hash();
+        let hash = r.stored.content_hash.clone();
         let key = (r.source.as_str().to_string(), r.plan_id.clone(), r.version);
         match known.get(&key) {
             Some(h) if *h == hash => outcomes.push(Outcome::Unchanged),
@@ -428,7 +445,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
         .execute(c))?;
     }
 
-    let rows: Vec<PlanRow> = fresh
+    let mut rows: Vec<PlanRow> = fresh
         .iter()
         .map(|(r, hash)| {
             let source = r.source.as_str();
@@ -449,8 +466,8 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
                 next_control: r.next_control,
                 is_new,
                 content_hash: hash.clone(),
-                goals: r.goals_json(),
-                measurements: r.measurements_json(),
+                goals: r.stored.goals.clone(),
+                measurements: r.stored.measurements.clone(),
             }
         })
         .collect();
@@ -458,7 +475,8 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
         conn,
         plan_versions::table,
         rows,
-        super::pg_bulk::plan_versions
+        super::pg_bulk::plan_versions,
+        |r| (r.plan_id.as_str(), r.source.as_str(), r.version)
     );
     Ok(outcomes)
 }
@@ -529,7 +547,13 @@ pub fn app_events(
             outcomes.push(Outcome::Unchanged);
         }
     }
-    insert_all!(conn, app_events::table, rows, super::pg_bulk::app_events);
+    insert_all!(
+        conn,
+        app_events::table,
+        rows,
+        super::pg_bulk::app_events,
+        |r| (r.cpr.as_str(), r.source.as_str(), r.plan_id.as_str(), r.at)
+    );
     Ok(outcomes)
 }
 
