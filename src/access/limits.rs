@@ -114,7 +114,35 @@ struct Walk<'a> {
     complexity: u64,
     /// Fragments being expanded, to refuse cycles.
     stack: Vec<&'a str>,
+    /// Inside `__schema` or `__type`: how many of the introspection's list fields enclose the
+    /// current selection (see `INTROSPECTION_DEPTH`).
+    introspection: Option<usize>,
 }
+
+/// Inside `__schema` and `__type` the depth limit is this instead of `limits.depth`. The
+/// introspection query every standard tool sends (graphql-js's `getIntrospectionQuery`, used by
+/// GraphiQL, graphql-codegen, Apollo's tooling and Python's gql) follows a type reference
+/// through eight or nine `ofType`s, 14–15 levels deep, and must pass for every role that may
+/// introspect. Depth is harmless there (`ofType` is a single type, and ends after a few
+/// wrappers); what could grow is nesting the lists of the schema in one another (types →
+/// fields → type → fields → …), so that is bounded on its own by `INTROSPECTION_LISTS`.
+const INTROSPECTION_DEPTH: usize = 16;
+
+/// List fields of the introspection schema nested on one path: graphql-js's query nests at
+/// most three (`types { fields { args } }`), which bounds its answer by types × fields × args.
+const INTROSPECTION_LISTS: usize = 3;
+
+/// The introspection fields that answer lists, each a factor of the answer's size.
+const INTROSPECTION_LIST_FIELDS: [&str; 8] = [
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
 
 impl<'a> Walk<'a> {
     fn over(&self, limit: &'static str, value: u64, max: u64) -> Result<(), Exceeded> {
@@ -162,7 +190,24 @@ impl<'a> Walk<'a> {
                 Selection::Field(f) => {
                     let f = &f.node;
                     fields_here += 1;
-                    self.over("depth", depth as u64, self.limits.depth as u64)?;
+                    let name = f.name.node.as_str();
+                    let outer = self.introspection;
+                    self.introspection = match outer {
+                        None if name == "__schema" || name == "__type" => Some(0),
+                        Some(n) if INTROSPECTION_LIST_FIELDS.contains(&name) => Some(n + 1),
+                        other => other,
+                    };
+                    match self.introspection {
+                        Some(lists) => {
+                            self.over("depth", depth as u64, INTROSPECTION_DEPTH as u64)?;
+                            self.over(
+                                "introspection lists nested",
+                                lists as u64,
+                                INTROSPECTION_LISTS as u64,
+                            )?;
+                        }
+                        None => self.over("depth", depth as u64, self.limits.depth as u64)?,
+                    }
                     if f.alias.is_some() {
                         self.aliases += 1;
                         self.over("aliases", self.aliases as u64, self.limits.aliases as u64)?;
@@ -174,6 +219,7 @@ impl<'a> Walk<'a> {
                         let inner = multiplier.saturating_mul(self.page_size(f));
                         self.set(&f.selection_set.node, depth + 1, inner)?;
                     }
+                    self.introspection = outer;
                 }
                 Selection::InlineFragment(inline) => {
                     self.add_directives(inline.node.directives.len())?;
@@ -224,6 +270,7 @@ pub fn check_operation(
         spreads: 0,
         complexity: 0,
         stack: Vec::new(),
+        introspection: None,
     };
     let root_fields = walk.set(&op.selection_set.node, 1, 1)?;
     walk.over("root fields", root_fields as u64, limits.root_fields as u64)

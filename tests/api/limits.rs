@@ -1,7 +1,7 @@
 //! Operation limits: every bomb is refused before it runs, with OPERATION_LIMIT naming the
 //! limit; the named operations stay within the limits.
 
-use crate::helpers::{ministry, spawn_app};
+use crate::helpers::{clinician, fixture, ministry, region, spawn_app};
 use serde_json::json;
 
 fn repeat(part: &str, n: usize, sep: &str) -> String {
@@ -85,4 +85,48 @@ fn query_bombs_are_refused_before_they_run() {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.graphql_as(&token, "{ a: apiVersion b: apiVersion }", json!({}));
     assert!(r.json()["data"]["b"].is_string(), "{}", r.body);
+}
+
+/// GraphiQL's Docs pane, graphql-codegen and gql build their client from this query; it is
+/// deeper than the depth limit, and inside introspection only the nesting of the schema's lists
+/// is bounded.
+#[test]
+fn the_introspection_query_of_standard_tools_is_answered_and_introspection_bombs_are_not() {
+    let app = spawn_app();
+    let query = std::fs::read_to_string(fixture("introspection/graphql-js.graphql"))
+        .expect("introspection query");
+    for token in [ministry(), region("1084"), clinician("000001")] {
+        let r = app.graphql_as(&token, &query, json!({}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let types = r.json()["data"]["__schema"]["types"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert!(types > 20, "{}", r.body);
+        assert!(r.json().get("errors").is_none(), "{}", r.body);
+    }
+    let token = ministry();
+    // Lists of the schema nested in one another multiply the answer: types × fields × fields × …
+    let lists =
+        "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
+    // A type reference followed past any real wrapping, deeper than any tool asks.
+    let mut of_type = String::from("name");
+    for _ in 0..16 {
+        of_type = format!("ofType {{ {of_type} }}");
+    }
+    let deep = format!("{{ __type(name: \"Query\") {{ {of_type} }} }}");
+    for (query, limit) in [(lists.to_string(), "introspection lists"), (deep, "depth")] {
+        let r = app.graphql_as(&token, &query, json!({}));
+        assert_eq!(r.status, 400, "{limit}: {}", r.body);
+        assert_eq!(r.error_code(), "OPERATION_LIMIT", "{limit}: {}", r.body);
+        let message = r.json()["errors"][0]["message"].to_string();
+        assert!(message.contains(limit), "{limit}: {message}");
+    }
+    // Outside introspection the depth limit is unchanged: a field path as deep as the
+    // introspection query is refused.
+    let mut nested = String::from("code");
+    for _ in 0..7 {
+        nested = format!("clusters {{ region {{ {nested} }} }}");
+    }
+    let r = app.graphql_as(&token, &format!("{{ regions {{ {nested} }} }}"), json!({}));
+    assert_eq!(r.error_code(), "OPERATION_LIMIT", "{}", r.body);
 }
