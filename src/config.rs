@@ -270,6 +270,8 @@ pub struct ServerSettings {
     pub body_timeout_ms: u64,
     /// Requests one client address may have in flight at once (429 past it).
     pub max_requests_per_address: u64,
+    /// Origins whose pages may call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<crate::http::cors::AllowedOrigin>,
     /// "" serves the whole graph (None); plans, population, clusters or rollout serves that
     /// federation subgraph (behind a router).
     #[serde(deserialize_with = "subgraph")]

@@ -1,6 +1,7 @@
 //! The actix-web application: `/graphql`, GraphiQL, health and readiness.
 
 mod client;
+pub mod cors;
 mod graphql;
 mod health;
 mod request;
@@ -55,6 +56,7 @@ pub fn serve(
         in_flight: client::InFlight::new(settings.server.max_requests_per_address),
     });
     let graphiql = settings.server.graphiql;
+    let origins = settings.server.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(state.clone())
@@ -71,6 +73,10 @@ pub fn serve(
             app = app.route("/graphiql", web::get().to(graphiql_page));
         }
         app.default_service(web::to(not_found))
+            .wrap(actix_web::middleware::Condition::new(
+                !origins.is_empty(),
+                cors::middleware(&origins),
+            ))
             .wrap(from_fn(request_span::request_span))
     })
     .shutdown_timeout(settings.server.shutdown_timeout_secs)

@@ -225,3 +225,74 @@ fn graphiql_follows_config() {
     let app = spawn_app_with(|s| s.server.graphiql = false);
     assert_eq!(app.get("/graphiql").status, 404);
 }
+
+/// A browser page on a listed origin may call the API (Apollo Client, urql, fetch); any other
+/// origin gets no `Access-Control-Allow-Origin`, so the browser withholds the answer; with no
+/// origins listed (the default) a preflight is refused as before.
+#[test]
+fn cross_origin_calls_are_allowed_for_listed_origins_only() {
+    let listed = "http://localhost:5173";
+    let preflight = |app: &crate::helpers::TestApp, origin: &str| {
+        app.request(
+            "OPTIONS",
+            "/graphql",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type, apollographql-client-name",
+                ),
+            ],
+        )
+    };
+    let closed = crate::helpers::spawn_app();
+    let r = preflight(&closed, listed);
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.server.cors_origins = vec![listed.to_string().try_into().expect("origin")];
+    });
+    let r = preflight(&app, listed);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), Some(listed));
+    let methods = r.header("access-control-allow-methods").unwrap_or_default();
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
+    let headers = r
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+
+    let r = preflight(&app, "https://elsewhere.example");
+    assert_eq!(r.header("access-control-allow-origin"), None, "{}", r.body);
+
+    let token = crate::helpers::ministry();
+    let auth = format!("Bearer {token}");
+    let body = r#"{"query":"{ apiVersion }"}"#;
+    let headers = |origin| {
+        [
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+            ("origin", origin),
+        ]
+    };
+    let r = app.post_raw("/graphql", &headers(listed), body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("access-control-allow-origin"), Some(listed));
+    let exposed = r
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
+    let r = app.post_raw("/graphql", &headers("https://elsewhere.example"), body);
+    assert_eq!(r.header("access-control-allow-origin"), None, "{}", r.body);
+}

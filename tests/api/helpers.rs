@@ -328,6 +328,15 @@ impl TestApp {
         read(req.call())
     }
 
+    /// Any method, with the given headers and no body (a CORS preflight is an OPTIONS).
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent().request(method, &self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        read(req.call())
+    }
+
     /// POST a raw body with the given headers.
     pub fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
         let mut req = agent().post(&self.url(path));
