@@ -3,7 +3,7 @@
 use super::bulk::{self, Loaded};
 use super::serve::{self, ServeArgs};
 use clap::Args;
-use forloeb_gateway::auth::Authenticator;
+use forloeb_gateway::auth::{Actor, Authenticator};
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::demo::{self, DemoData};
 use forloeb_gateway::ingest::ImportOptions;
@@ -50,7 +50,11 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
             &p,
             std::time::Duration::from_secs(12 * 3600),
         )?;
-        println!("  {:<10} {token}", p.role().as_str());
+        println!(
+            "  {:<10} {}:\n             {token}",
+            p.role().as_str(),
+            whose(&p.actor)
+        );
     }
     println!(
         "roles in documents.ad_hoc_roles ({}) may send any document; the others run only the \
@@ -68,4 +72,16 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
     }
     serve::serve(settings)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whose a demo token is, so that a newcomer knows which clinic, region or patient to ask
+/// about (the patient by the clinic they are listed at: a CPR number is never printed).
+fn whose(actor: &Actor) -> String {
+    match actor {
+        Actor::Patient(_) => "a patient with plans, listed at the clinician's clinic".into(),
+        Actor::Clinician(y) => format!("a GP of clinic {y} (ydernummer)"),
+        Actor::Region(r) => format!("{} ({})", r.name(), r.as_str()),
+        Actor::Ministry => "the ministry's steering group: the whole country".into(),
+        Actor::Supplier(s) => format!("the plan system {} (a supplier)", s.as_str()),
+    }
 }

@@ -25,7 +25,7 @@ pub struct ImportArgs {
     /// Write each rejected line with its file, line number, field and reason to FILE (NDJSON).
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
-    /// Lines per transaction (a batch also ends after 16 MiB of input).
+    /// Lines per transaction (a batch also ends after 8 MiB of input).
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     batch_size: usize,
     /// Lines longer than this many bytes are rejected (`line: longer than N bytes`) without

@@ -268,7 +268,17 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
             })
             .collect()
     };
-    let first = rows(&run());
+    let printed = run();
+    // Each token says whose it is: the clinic, the region; never a CPR number.
+    for whose in [
+        "a GP of clinic ",
+        "Region ",
+        "the whole country",
+        "a patient with plans",
+    ] {
+        assert!(printed.contains(whose), "{whose}: {printed}");
+    }
+    let first = rows(&printed);
     assert_eq!(first.len(), 6, "six feeds");
     assert!(first.iter().all(|r| r[3] == 0 && r[4] > 0), "{first:?}");
     let second = rows(&run());
