@@ -93,10 +93,14 @@ fn query_bombs_are_refused_before_they_run() {
 #[test]
 fn the_introspection_query_of_standard_tools_is_answered_and_introspection_bombs_are_not() {
     let app = spawn_app();
-    let query = std::fs::read_to_string(fixture("introspection/graphql-js.graphql"))
-        .expect("introspection query");
-    for token in [ministry(), region("1084"), clinician("000001")] {
-        let r = app.graphql_as(&token, &query, json!({}));
+    let queries = ["graphql-js.graphql", "graphql-js-all-options.graphql"].map(|f| {
+        std::fs::read_to_string(fixture(&format!("introspection/{f}"))).expect("introspection")
+    });
+    for (token, query) in [ministry(), region("1084"), clinician("000001")]
+        .iter()
+        .flat_map(|t| queries.iter().map(move |q| (t, q)))
+    {
+        let r = app.graphql_as(token, query, json!({}));
         assert_eq!(r.status, 200, "{}", r.body);
         let types = r.json()["data"]["__schema"]["types"]
             .as_array()
