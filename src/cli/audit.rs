@@ -1,6 +1,6 @@
 //! `forloeb audit questions --since D`: the question log, one JSON object a line.
 
-use super::{open_migrated, DbArgs};
+use super::{open_existing, DbArgs};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use forloeb_gateway::access;
@@ -32,7 +32,7 @@ pub fn run(settings: &mut Settings, args: AuditArgs) -> anyhow::Result<ExitCode>
     db.apply(settings);
     let d = parse_date(&since).context("--since")?;
     let start = Timestamp::local_midnight(d).context("--since")?;
-    let (db, _, _) = open_migrated(settings)?;
+    let (db, _, _) = open_existing(settings)?;
     let mut conn = db.get()?;
     let rows = access::budget::questions_since(&mut conn, start.micros())?;
     let mut out = std::io::stdout().lock();

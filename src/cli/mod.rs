@@ -146,6 +146,22 @@ fn describe_db(settings: &Settings) -> String {
         .unwrap_or_else(|_| "an invalid database url".into())
 }
 
+/// `open_migrated` for commands that only read what is stored (`report`, `audit`): an
+/// embedded database file that does not exist is refused, naming the path, instead of being
+/// created empty and reported on as zeros.
+fn open_existing(settings: &Settings) -> anyhow::Result<(Db, String, Vec<String>)> {
+    if let Ok(DbUrl::Sqlite(path)) = DbUrl::parse(settings.database.url.expose()) {
+        if !path.exists() {
+            anyhow::bail!(
+                "no database at {}: load one first (`forloeb import` or `forloeb demo`), or \
+                 name it with --database",
+                path.display()
+            );
+        }
+    }
+    open_migrated(settings)
+}
+
 /// Connects and migrates; returns the pool, a description of the database safe to print, and
 /// the migrations applied.
 fn open_migrated(settings: &Settings) -> anyhow::Result<(Db, String, Vec<String>)> {

@@ -1,6 +1,6 @@
 //! `forloeb report --as-of D`: the steering group's status report, as text or JSON.
 
-use super::{open_migrated, DbArgs};
+use super::{open_existing, DbArgs};
 use anyhow::Context;
 use clap::Args;
 use forloeb_gateway::access::RecordKeys;
@@ -30,7 +30,7 @@ enum ReportFormat {
 pub fn run(settings: &mut Settings, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     args.db.apply(settings);
     let d = parse_date(&args.as_of).context("--as-of")?;
-    let (db, _, _) = open_migrated(settings)?;
+    let (db, _, _) = open_existing(settings)?;
     let mut conn = db.get()?;
     let keys = RecordKeys::new(settings.access.record_key_secret.expose())?;
     let report = rollout::report::build(&mut conn, d, &keys)?;

@@ -155,15 +155,18 @@ impl Manager {
                 Ok(DbConnection::Postgres(conn))
             }
             DbUrl::Sqlite(path) => {
+                // A missing file is created (and migrated), a missing directory is not: a
+                // misspelt path should fail, not scatter databases over the disk.
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        diesel::r2d2::Error::ConnectionError(
+                    if !dir.is_dir() {
+                        return Err(diesel::r2d2::Error::ConnectionError(
                             diesel::ConnectionError::BadConnection(format!(
-                                "cannot create {}: {e}",
-                                dir.display()
+                                "no directory {} for the database file {} (create it first)",
+                                dir.display(),
+                                path.display()
                             )),
-                        )
-                    })?;
+                        ));
+                    }
                 }
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(diesel::r2d2::Error::ConnectionError)?;

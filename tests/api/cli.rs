@@ -115,7 +115,7 @@ fn serve_creates_and_migrates_a_missing_database_then_stops_cleanly_on_sigterm()
     let db_url = if pg.is_postgres() {
         pg.url().to_string()
     } else {
-        dir.path().join("not/yet/there.db").display().to_string()
+        dir.path().join("not-yet-there.db").display().to_string()
     };
     let served = serve(&db_url);
     let base = format!("http://{}", served.addr);
@@ -141,7 +141,7 @@ fn serve_creates_and_migrates_a_missing_database_then_stops_cleanly_on_sigterm()
     .expect("GET");
     assert_eq!(res.status(), 200);
     if !pg.is_postgres() {
-        assert!(dir.path().join("not/yet/there.db").exists());
+        assert!(dir.path().join("not-yet-there.db").exists());
     }
 
     let (clean, lines) = terminate(served);
@@ -230,6 +230,49 @@ fn an_unreachable_database_is_a_clear_fatal_error() {
         "{err}"
     );
     assert!(!err.contains("secret"), "password leaked: {err}");
+}
+
+/// A misspelt path fails, naming it: a report is not made from a new empty database, and no
+/// directory is created for a database file.
+#[test]
+fn a_missing_database_or_directory_is_refused_not_created() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nowhere.db");
+    let missing = missing.to_string_lossy();
+    for args in [
+        vec!["report", "--as-of", "2022-05-18", "--database", &missing],
+        vec![
+            "audit",
+            "questions",
+            "--since",
+            "2022-05-18",
+            "--database",
+            &missing,
+        ],
+    ] {
+        let out = forloeb().args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no database at") && err.contains(&*missing),
+            "{err}"
+        );
+        assert!(
+            !dir.path().join("nowhere.db").exists(),
+            "{args:?} created it"
+        );
+    }
+    let nested = dir.path().join("no/such/dir/x.db");
+    let out = forloeb()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database"])
+        .arg(&nested)
+        .env("FORLOEB_DATABASE_CONNECT_TIMEOUT_SECS", "2")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no directory"), "{err}");
+    assert!(!dir.path().join("no").exists(), "a directory was created");
 }
 
 #[test]
