@@ -256,7 +256,7 @@ impl PlanRecord {
     /// A fingerprint of the content compared as values (DOMAIN.md): the instant, not its
     /// spelling; numbers, not their notation; the CPR without its dash; goals and
     /// measurements in order. Two lines with the same identity and fingerprint are the same.
-    pub fn content_hash(&self) -> String {
+    fn content_hash(&self) -> String {
         let mut h = Sha256::new();
         let mut put = |s: &str| {
             h.update((s.len() as u64).to_le_bytes());
@@ -288,12 +288,12 @@ impl PlanRecord {
 
 impl PlanRecord {
     /// `[{"achieved": bool, "set_on": "YYYY-MM-DD", "text": …}, …]` in the order given.
-    pub fn goals_json(&self) -> String {
+    fn goals_json(&self) -> String {
         to_stored(&self.goals)
     }
 
     /// `[{"code": …, "measured_on": "YYYY-MM-DD", "value": number}, …]` in the order given.
-    pub fn measurements_json(&self) -> String {
+    fn measurements_json(&self) -> String {
         to_stored(&self.measurements)
     }
 }

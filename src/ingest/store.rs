@@ -365,16 +365,16 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
         .collect();
 
     let mut outcomes = Vec::with_capacity(recs.len());
-    let mut fresh: Vec<(&PlanRecord, String)> = Vec::new();
+    let mut fresh: Vec<&PlanRecord> = Vec::new();
     for r in recs {
         if !clinics.contains(&r.ydernummer) {
             outcomes.push(Outcome::Rejected(unknown_clinic()));
             continue;
         }
-        let hash = r.stored.content_hash.clone();
+        let hash = &r.stored.content_hash;
         let key = (r.source.as_str().to_string(), r.plan_id.clone(), r.version);
         match known.get(&key) {
-            Some(h) if *h == hash => outcomes.push(Outcome::Unchanged),
+            Some(h) if h == hash => outcomes.push(Outcome::Unchanged),
             Some(_) => outcomes.push(Outcome::Rejected(Rejection::new(
                 "plan_id",
                 "conflict: this source, plan_id and version is stored with other content; \
@@ -382,7 +382,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
             ))),
             None => {
                 known.insert(key, hash.clone());
-                fresh.push((r, hash));
+                fresh.push(r);
                 outcomes.push(Outcome::Loaded);
             }
         }
@@ -393,7 +393,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
 
     // New or maintained: the current first version of each (cpr, type) the batch touches,
     // challenged by the batch's versions. A late older version takes over as the new one.
-    let cprs: Vec<&str> = fresh.iter().map(|(r, _)| r.cpr.as_str()).collect();
+    let cprs: Vec<&str> = fresh.iter().map(|r| r.cpr.as_str()).collect();
     let firsts: Vec<(String, String, i64, String, String, i32)> =
         lookup(keys_per_lookup(conn), &cprs, |keys| {
             on_backend!(&mut *conn, |c| plan_versions::table
@@ -414,7 +414,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
         .map(|(cpr, t, at, s, p, v)| ((cpr, t), ((at, s, p, v), true)))
         .collect();
     let mut demoted: Vec<FirstKey> = Vec::new();
-    for (r, _) in &fresh {
+    for r in &fresh {
         let pair = (r.cpr.as_str().to_string(), r.plan_type.as_str().to_string());
         let candidate: FirstKey = (
             r.created_at.micros(),
@@ -447,7 +447,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
 
     let mut rows: Vec<PlanRow> = fresh
         .iter()
-        .map(|(r, hash)| {
+        .map(|r| {
             let source = r.source.as_str();
             let pair = (r.cpr.as_str().to_string(), r.plan_type.as_str().to_string());
             let is_new = first.get(&pair).is_some_and(|((at, s, p, v), _)| {
@@ -465,7 +465,7 @@ pub fn plans(conn: &mut DbConnection, recs: &[PlanRecord]) -> Result<Vec<Outcome
                 status: r.status.as_str().to_string(),
                 next_control: r.next_control,
                 is_new,
-                content_hash: hash.clone(),
+                content_hash: r.stored.content_hash.clone(),
                 goals: r.stored.goals.clone(),
                 measurements: r.stored.measurements.clone(),
             }
