@@ -45,6 +45,16 @@ fn print_summary(summaries: &[FileSummary], started: std::time::Instant, describ
         lines += s.read;
         rejected += s.rejected;
     }
+    for s in summaries {
+        for (field, n) in &s.unknown_fields {
+            let lines = if *n == 1 { "line" } else { "lines" };
+            println!(
+                "unknown field '{field}' on {n} {lines} of {} (loaded as if absent; --strict \
+                 rejects such lines)",
+                s.file
+            );
+        }
+    }
     println!(
         "{lines} lines in {secs:.1} s ({:.0} lines/s) into {described}",
         lines as f64 / secs.max(1e-9)

@@ -36,6 +36,11 @@ pub struct ImportArgs {
     /// No progress line, even on a terminal.
     #[arg(long)]
     quiet: bool,
+    /// Reject lines with a field the feed does not define (e.g. a misspelt "opend_on").
+    /// Without it such a line loads as if the field were absent, and the summary names the
+    /// field with the number of lines that had it.
+    #[arg(long)]
+    strict: bool,
 }
 
 pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
@@ -43,6 +48,7 @@ pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCod
     let options = ImportOptions {
         batch_size: args.batch_size.max(1),
         progress: !args.quiet,
+        strict: args.strict,
         limits: ImportSettings {
             max_line_bytes: args
                 .max_line_bytes

@@ -29,14 +29,30 @@ impl Rejection {
 
 type Parsed<T> = Result<T, Rejection>;
 
-/// The JSON object of one line, read field by field.
-struct Fields<'a>(&'a Map<String, Value>, String, &'a ImportSettings);
+/// The fields of a line that the feed does not define, e.g. `opend_on` or `goals[].txt`
+/// (list positions left out, so that one misspelling counts once per line).
+pub type Unknown = Vec<String>;
+
+/// The JSON object of one line, read field by field. It notes the fields read, so that the
+/// ones no parser asked for can be reported as unknown (a misspelt field would otherwise be
+/// dropped without a word, and read as absent).
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    /// Names the enclosing field in messages, e.g. `goals[1].`.
+    prefix: String,
+    limits: &'a ImportSettings,
+    read: std::cell::RefCell<Vec<&'static str>>,
+}
 
 impl<'a> Fields<'a> {
-    /// `prefix` names the enclosing field in messages, e.g. `goals[1].`.
     fn new(v: &'a Value, prefix: String, limits: &'a ImportSettings) -> Parsed<Self> {
         match v {
-            Value::Object(m) => Ok(Self(m, prefix, limits)),
+            Value::Object(map) => Ok(Self {
+                map,
+                prefix,
+                limits,
+                read: std::cell::RefCell::new(Vec::with_capacity(map.len())),
+            }),
             _ => Err(Rejection::new(
                 prefix.trim_end_matches('.').to_string(),
                 "not a JSON object",
@@ -45,19 +61,38 @@ impl<'a> Fields<'a> {
     }
 
     fn name(&self, field: &str) -> String {
-        format!("{}{field}", self.1)
+        format!("{}{field}", self.prefix)
+    }
+
+    /// The field's value, null or not; notes it as read.
+    fn raw(&self, field: &'static str) -> Option<&'a Value> {
+        self.read.borrow_mut().push(field);
+        self.map.get(field)
+    }
+
+    /// Adds the fields of this object that were never read to `unknown`.
+    fn unread(&self, unknown: &mut Unknown) {
+        let read = self.read.borrow();
+        for key in self.map.keys() {
+            if !read.contains(&key.as_str()) {
+                let name = without_positions(&self.name(key));
+                if !unknown.contains(&name) {
+                    unknown.push(name);
+                }
+            }
+        }
     }
 
     fn reject(&self, field: &str, reason: impl Into<String>) -> Rejection {
         Rejection::new(self.name(field), reason)
     }
 
-    fn get(&self, field: &str) -> Option<&'a Value> {
-        self.0.get(field).filter(|v| !v.is_null())
+    fn get(&self, field: &'static str) -> Option<&'a Value> {
+        self.raw(field).filter(|v| !v.is_null())
     }
 
-    fn text(&self, field: &str) -> Parsed<&'a str> {
-        let max = self.2.max_chars(field);
+    fn text(&self, field: &'static str) -> Parsed<&'a str> {
+        let max = self.limits.max_chars(field);
         match self.get(field) {
             // PostgreSQL text cannot hold NUL; refusing it here keeps both backends alike.
             Some(Value::String(s)) if s.contains('\0') => {
@@ -73,7 +108,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn parsed<T>(&self, field: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Parsed<T> {
+    fn parsed<T>(
+        &self,
+        field: &'static str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Parsed<T> {
         let s = match self.get(field) {
             Some(Value::String(s)) => s,
             Some(_) => return Err(self.reject(field, "must be a string")),
@@ -82,18 +121,18 @@ impl<'a> Fields<'a> {
         parse(s).map_err(|e| self.reject(field, e.0))
     }
 
-    fn date(&self, field: &str) -> Parsed<NaiveDate> {
+    fn date(&self, field: &'static str) -> Parsed<NaiveDate> {
         self.parsed(field, parse_date)
     }
 
-    fn opt_date(&self, field: &str) -> Parsed<Option<NaiveDate>> {
+    fn opt_date(&self, field: &'static str) -> Parsed<Option<NaiveDate>> {
         match self.get(field) {
             None => Ok(None),
             Some(_) => self.date(field).map(Some),
         }
     }
 
-    fn bool(&self, field: &str) -> Parsed<bool> {
+    fn bool(&self, field: &'static str) -> Parsed<bool> {
         match self.get(field) {
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(self.reject(field, "must be true or false")),
@@ -102,13 +141,29 @@ impl<'a> Fields<'a> {
     }
 
     /// Absent means empty; null or anything but an array is refused.
-    fn list(&self, field: &str) -> Parsed<&'a [Value]> {
-        match self.0.get(field) {
+    fn list(&self, field: &'static str) -> Parsed<&'a [Value]> {
+        match self.raw(field) {
             None => Ok(&[]),
             Some(Value::Array(items)) => Ok(items),
             Some(_) => Err(self.reject(field, "must be a list")),
         }
     }
+}
+
+/// `goals[1].txt` → `goals[].txt`.
+fn without_positions(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_brackets = false;
+    for c in name.chars() {
+        match c {
+            '[' => in_brackets = true,
+            ']' => in_brackets = false,
+            _ if in_brackets => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn object(line: &str) -> Parsed<Value> {
@@ -136,14 +191,20 @@ pub struct ClusterRecord {
     pub region: RegionCode,
 }
 
-pub fn cluster(line: &str, limits: &ImportSettings) -> Parsed<ClusterRecord> {
+pub fn cluster(
+    line: &str,
+    limits: &ImportSettings,
+    unknown: &mut Unknown,
+) -> Parsed<ClusterRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
-    Ok(ClusterRecord {
+    let record = ClusterRecord {
         cluster_id: f.text("cluster_id")?.to_string(),
         name: f.text("name")?.to_string(),
         region: f.parsed("region", RegionCode::parse)?,
-    })
+    };
+    f.unread(unknown);
+    Ok(record)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +217,7 @@ pub struct ClinicRecord {
     pub closed_on: Option<NaiveDate>,
 }
 
-pub fn clinic(line: &str, limits: &ImportSettings) -> Parsed<ClinicRecord> {
+pub fn clinic(line: &str, limits: &ImportSettings, unknown: &mut Unknown) -> Parsed<ClinicRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let ydernummer = f.parsed("ydernummer", Ydernummer::parse)?;
@@ -174,6 +235,7 @@ pub fn clinic(line: &str, limits: &ImportSettings) -> Parsed<ClinicRecord> {
             return Err(f.reject("closed_on", "must be after opened_on"));
         }
     }
+    f.unread(unknown);
     Ok(ClinicRecord {
         ydernummer,
         name,
@@ -199,7 +261,11 @@ impl PatientRecord {
     }
 }
 
-pub fn patient(line: &str, limits: &ImportSettings) -> Parsed<PatientRecord> {
+pub fn patient(
+    line: &str,
+    limits: &ImportSettings,
+    unknown: &mut Unknown,
+) -> Parsed<PatientRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let cpr = f.parsed("cpr", Cpr::parse)?;
@@ -212,11 +278,13 @@ pub fn patient(line: &str, limits: &ImportSettings) -> Parsed<PatientRecord> {
             plan_type: d.parsed("type", PlanType::parse)?,
             since: d.date("since")?,
         });
+        d.unread(unknown);
     }
-    let listed = match f.0.get("listed") {
+    let listed = match f.raw("listed") {
         None => true,
         Some(_) => f.bool("listed")?,
     };
+    f.unread(unknown);
     Ok(PatientRecord {
         cpr,
         ydernummer,
@@ -298,7 +366,7 @@ impl PlanRecord {
     }
 }
 
-pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
+pub fn plan(line: &str, limits: &ImportSettings, unknown: &mut Unknown) -> Parsed<PlanRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let source = f.parsed("source", Source::parse)?;
@@ -325,6 +393,7 @@ pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
             set_on: g.date("set_on")?,
             achieved: g.bool("achieved")?,
         });
+        g.unread(unknown);
     }
     let mut measurements = Vec::new();
     for (i, m) in f.list("measurements")?.iter().enumerate() {
@@ -343,7 +412,9 @@ pub fn plan(line: &str, limits: &ImportSettings) -> Parsed<PlanRecord> {
             value,
             measured_on: m.date("measured_on")?,
         });
+        m.unread(unknown);
     }
+    f.unread(unknown);
     let mut record = PlanRecord {
         source,
         plan_id,
@@ -376,7 +447,11 @@ pub struct AppEventRecord {
 
 pub const PLAN_VIEWED: &str = "plan_viewed";
 
-pub fn app_event(line: &str, limits: &ImportSettings) -> Parsed<AppEventRecord> {
+pub fn app_event(
+    line: &str,
+    limits: &ImportSettings,
+    unknown: &mut Unknown,
+) -> Parsed<AppEventRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let cpr = f.parsed("cpr", Cpr::parse)?;
@@ -386,6 +461,7 @@ pub fn app_event(line: &str, limits: &ImportSettings) -> Parsed<AppEventRecord> 
     if f.text("event")? != PLAN_VIEWED {
         return Err(f.reject("event", "unknown event kind (only plan_viewed)"));
     }
+    f.unread(unknown);
     Ok(AppEventRecord {
         cpr,
         source,
@@ -402,19 +478,25 @@ pub struct MilestoneRecord {
     pub reached: Option<NaiveDate>,
 }
 
-pub fn milestone(line: &str, limits: &ImportSettings) -> Parsed<MilestoneRecord> {
+pub fn milestone(
+    line: &str,
+    limits: &ImportSettings,
+    unknown: &mut Unknown,
+) -> Parsed<MilestoneRecord> {
     let v = object(line)?;
     let f = Fields::new(&v, String::new(), limits)?;
     let number = match f.get("number").and_then(Value::as_i64) {
         Some(n) if n >= 1 && i32::try_from(n).is_ok() => i32::try_from(n).unwrap_or(i32::MAX),
         _ => return Err(f.reject("number", "must be a whole number of 1 or more")),
     };
-    Ok(MilestoneRecord {
+    let record = MilestoneRecord {
         number,
         text: f.text("text")?.to_string(),
         planned: f.date("planned")?,
         reached: f.opt_date("reached")?,
-    })
+    };
+    f.unread(unknown);
+    Ok(record)
 }
 
 #[cfg(test)]
@@ -423,16 +505,16 @@ mod tests {
 
     // The parsers with the default maxima.
     fn plan(line: &str) -> Parsed<PlanRecord> {
-        super::plan(line, &ImportSettings::default())
+        super::plan(line, &ImportSettings::default(), &mut Unknown::new())
     }
     fn clinic(line: &str) -> Parsed<ClinicRecord> {
-        super::clinic(line, &ImportSettings::default())
+        super::clinic(line, &ImportSettings::default(), &mut Unknown::new())
     }
     fn patient(line: &str) -> Parsed<PatientRecord> {
-        super::patient(line, &ImportSettings::default())
+        super::patient(line, &ImportSettings::default(), &mut Unknown::new())
     }
     fn milestone(line: &str) -> Parsed<MilestoneRecord> {
-        super::milestone(line, &ImportSettings::default())
+        super::milestone(line, &ImportSettings::default(), &mut Unknown::new())
     }
 
     const PLAN: &str = r#"{"source": "PLSP", "plan_id": "PLSP-7f3a91", "version": 2, "cpr": "0103521234",
@@ -595,7 +677,7 @@ mod tests {
         assert_eq!(patient(r#"{"cpr": "0103521234", "ydernummer": "041234", "diagnoses": [{"type": "ASTMA", "since": "2015-01-01"}]}"#).expect_err("type").field, "diagnoses[0].type");
         let ev = r#"{"cpr": "0103521234", "plan_id": "P", "source": "PLSP", "at": "2022-05-01T08:00:00+02:00", "event": "plan_printed"}"#;
         assert_eq!(
-            super::app_event(ev, &ImportSettings::default())
+            super::app_event(ev, &ImportSettings::default(), &mut Unknown::new())
                 .expect_err("event")
                 .field,
             "event"
@@ -604,5 +686,43 @@ mod tests {
             milestone(r#"{"number": 3, "text": "t", "planned": "2021-11-01", "reached": null}"#)
                 .expect("ok");
         assert_eq!(m.reached, None);
+    }
+
+    #[test]
+    fn fields_the_feed_does_not_define_are_named_once_per_line() {
+        let limits = ImportSettings::default();
+        let mut unknown = Unknown::new();
+        let clinic = super::clinic(
+            r#"{"ydernummer":"123456","name":"A","region":"1084","opend_on":"2020-01-01"}"#,
+            &limits,
+            &mut unknown,
+        )
+        .expect("the line still loads");
+        assert_eq!(clinic.opened_on, None);
+        assert_eq!(unknown, ["opend_on"]);
+
+        let mut unknown = Unknown::new();
+        super::plan(
+            r#"{"source":"PLSP","plan_id":"p","version":1,"cpr":"0101901234","ydernummer":"123456",
+                "type":"KOL","created_at":"2022-03-01T10:00:00+01:00","status":"active","colour":"red",
+                "goals":[{"text":"a","set_on":"2022-03-01","achieved":false,"txt":"b"},
+                         {"text":"a","set_on":"2022-03-01","achieved":true,"txt":"c"}],
+                "measurements":[]}"#,
+            &limits,
+            &mut unknown,
+        )
+        .expect("valid");
+        unknown.sort();
+        assert_eq!(unknown, ["colour", "goals[].txt"]);
+
+        let mut unknown = Unknown::new();
+        super::patient(
+            r#"{"cpr":"0101901234","ydernummer":"123456","listed":true,
+                "diagnoses":[{"type":"KOL","since":"2020-01-01"}]}"#,
+            &limits,
+            &mut unknown,
+        )
+        .expect("valid");
+        assert!(unknown.is_empty(), "{unknown:?}");
     }
 }

@@ -613,3 +613,71 @@ fn field_and_line_maxima_come_from_the_configuration() {
     let (code, reasons, stderr) = run(&[], None);
     assert_eq!((code, reasons), (Some(0), vec![]), "{stderr}");
 }
+
+/// A supplier's misspelt field is not dropped without a word: the summary names it with the
+/// number of lines that had it, and the line loads as the domain rules say (here: no opening
+/// date). `--strict` rejects such lines instead, naming the field.
+#[test]
+fn unknown_fields_are_reported_per_file_and_strict_rejects_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("clinics.ndjson"),
+        concat!(
+            r#"{"ydernummer":"100001","name":"A","region":"1084","opend_on":"2020-01-01"}"#,
+            "\n",
+            r#"{"ydernummer":"100002","name":"B","region":"1084","opened_on":"2020-01-01"}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    let run = |db: &TestDb, strict: bool| {
+        let mut cmd = forloeb();
+        cmd.args(["import", "--quiet", "--database", db.url()])
+            .arg(dir.path());
+        if strict {
+            cmd.arg("--strict");
+        }
+        let out = cmd.output().expect("import");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let db = TestDb::new();
+    let (code, stdout, _) = run(&db, false);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("unknown field 'opend_on' on 1 line of clinics.ndjson"),
+        "{stdout}"
+    );
+    assert_eq!(summary(stdout.as_bytes())["clinics"], [2, 2, 0, 0, 2]);
+    let opened: Vec<(String, Option<chrono::NaiveDate>)> = {
+        use forloeb_gateway::db::tables::clinics;
+        let db = open(&db);
+        let mut conn = db.get().expect("conn");
+        let q = clinics::table
+            .select((clinics::ydernummer, clinics::opened_on))
+            .order(clinics::ydernummer);
+        on_backend!(&mut *conn, |c| q.load(c)).expect("clinics")
+    };
+    assert_eq!(
+        opened,
+        [
+            ("100001".to_string(), None),
+            (
+                "100002".to_string(),
+                chrono::NaiveDate::from_ymd_opt(2020, 1, 1)
+            ),
+        ]
+    );
+
+    let strict = TestDb::new();
+    let (code, stdout, stderr) = run(&strict, true);
+    assert_eq!(code, Some(2), "some lines rejected: {stdout}{stderr}");
+    assert!(
+        stderr.contains("clinics.ndjson:1: opend_on: not a field of this feed"),
+        "{stderr}"
+    );
+    assert_eq!(summary(stdout.as_bytes())["clinics"], [2, 1, 0, 1, 1]);
+}
