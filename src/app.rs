@@ -49,6 +49,14 @@ pub struct Started {
 
 /// Must run inside an actix system (the server registers with it).
 pub fn start(settings: &Settings) -> Result<Started, StartError> {
+    start_with_console(settings, Vec::new())
+}
+
+/// As `start`, with GraphiQL opening on these tabs (the demo's: one per demo token).
+pub fn start_with_console(
+    settings: &Settings,
+    console_tabs: Vec<http::console::Tab>,
+) -> Result<Started, StartError> {
     let auth = Authenticator::new(&settings.auth)?;
     if auth.is_demo() {
         tracing::warn!(
@@ -77,7 +85,8 @@ pub fn start(settings: &Settings) -> Result<Started, StartError> {
     }
     let graphql = service(settings, db.clone())?;
     let limiter = RateLimiter::new(&settings.rate_limit)?;
-    let server = http::serve(listener, settings, graphql, auth, limiter).map_err(bind_error)?;
+    let server = http::serve(listener, settings, graphql, auth, limiter, console_tabs)
+        .map_err(bind_error)?;
     Ok(Started { server, addr, db })
 }
 

@@ -2,8 +2,9 @@
 //! steering group's status of May 2022), written as supplier-feed lines and loaded through the
 //! same import as real feeds. People, clinics and numbers are invented.
 
+use crate::auth::{Actor, Principal};
 use crate::db::{DbConnection, DbError};
-use crate::domain::RegionCode;
+use crate::domain::{Cpr, RegionCode, Source, Ydernummer};
 use crate::ingest::{FeedKind, FileSummary, ImportError, ImportOptions, Importer};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Europe::Copenhagen;
@@ -471,42 +472,78 @@ pub fn load(
     Ok(summaries)
 }
 
-/// One principal per role with data behind it: the first clinic with listed patients, one of
-/// its patients with a plan, that clinic's region; for the tokens `demo` prints.
-pub fn sample_principals(
-    conn: &mut crate::db::DbConnection,
-) -> Result<Vec<crate::auth::Principal>, crate::db::DbError> {
-    use crate::auth::{Actor, Principal};
-    use crate::db::tables::{clinics, patients, plan_versions};
-    use crate::domain::{Cpr, RegionCode, Source, Ydernummer};
-    use diesel::prelude::*;
-    let found: Option<(String, String, String)> = patients::table
-        .inner_join(clinics::table)
-        .filter(patients::listed.eq(true))
-        .filter(diesel::dsl::exists(
-            plan_versions::table.filter(plan_versions::cpr.eq(patients::cpr)),
-        ))
-        .order(patients::cpr)
-        .select((patients::cpr, patients::ydernummer, clinics::region_code))
-        .first(conn)
-        .optional()?;
-    let mut out = vec![Principal::new("demo-ministry", Actor::Ministry)];
-    if let Some((cpr, y, region)) = found {
-        if let (Ok(cpr), Ok(y), Ok(region)) = (
-            Cpr::parse(&cpr),
-            Ydernummer::parse(&y),
-            RegionCode::parse(&region),
-        ) {
-            out.insert(0, Principal::new("demo-patient", Actor::Patient(cpr)));
-            out.insert(1, Principal::new("demo-clinician", Actor::Clinician(y)));
-            out.insert(2, Principal::new("demo-region", Actor::Region(region)));
-        }
+/// The people and places the demo's tokens are for: the first listed patient (by CPR) with a
+/// plan, their clinic, its cluster and region. The examples in `schema/operations/` name
+/// these (for the default `forloeb demo`), so that a copied example answers.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    pub patient: Cpr,
+    pub birth_date: NaiveDate,
+    pub clinic: Ydernummer,
+    pub clinic_name: String,
+    pub cluster: Option<String>,
+    pub region: RegionCode,
+}
+
+impl Cast {
+    pub fn find(conn: &mut DbConnection) -> Result<Option<Self>, DbError> {
+        use crate::db::tables::{clinics, patients, plan_versions};
+        use diesel::prelude::*;
+        type Row = (String, NaiveDate, String, String, Option<String>, String);
+        let found: Option<Row> = patients::table
+            .inner_join(clinics::table)
+            .filter(patients::listed.eq(true))
+            .filter(diesel::dsl::exists(
+                plan_versions::table.filter(plan_versions::cpr.eq(patients::cpr)),
+            ))
+            .order(patients::cpr)
+            .select((
+                patients::cpr,
+                patients::birth_date,
+                patients::ydernummer,
+                clinics::name,
+                clinics::cluster_id,
+                clinics::region_code,
+            ))
+            .first(conn)
+            .optional()?;
+        // The rows were parsed on the way in; one that does not parse now is no cast.
+        Ok(
+            found.and_then(|(cpr, birth_date, y, clinic_name, cluster, region)| {
+                Some(Self {
+                    patient: Cpr::parse(&cpr).ok()?,
+                    birth_date,
+                    clinic: Ydernummer::parse(&y).ok()?,
+                    clinic_name,
+                    cluster,
+                    region: RegionCode::parse(&region).ok()?,
+                })
+            }),
+        )
     }
-    out.push(Principal::new(
-        "demo-supplier",
-        Actor::Supplier(Source::Plsp),
-    ));
-    Ok(out)
+
+    /// One principal per role, in the order `demo` prints them; patient, clinician and region
+    /// only when the data has a cast.
+    pub fn principals(cast: Option<&Self>) -> Vec<Principal> {
+        let mut out = Vec::new();
+        if let Some(c) = cast {
+            out.push(Principal::new(
+                "demo-patient",
+                Actor::Patient(c.patient.clone()),
+            ));
+            out.push(Principal::new(
+                "demo-clinician",
+                Actor::Clinician(c.clinic.clone()),
+            ));
+            out.push(Principal::new("demo-region", Actor::Region(c.region)));
+        }
+        out.push(Principal::new("demo-ministry", Actor::Ministry));
+        out.push(Principal::new(
+            "demo-supplier",
+            Actor::Supplier(Source::Plsp),
+        ));
+        out
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,17 @@ pub struct TrustedDocument {
     pub text: &'static str,
 }
 
+impl TrustedDocument {
+    /// The `# variables:` line of the document's header: JSON that runs it against the
+    /// default `forloeb demo`.
+    pub fn example_variables(&self) -> Option<&'static str> {
+        self.text
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .find_map(|l| l.strip_prefix("# variables: "))
+    }
+}
+
 /// The trusted documents by id.
 #[derive(Debug)]
 pub struct Manifest {

@@ -4,7 +4,9 @@
 //!
 //! Two moments, because the first is taken before the text is parsed (a patient's ad-hoc
 //! document is refused without paying for the parse):
-//! - `document`: a role outside `documents.ad_hoc_roles` runs only trusted documents;
+//! - `document`: a role outside `documents.ad_hoc_roles` runs only trusted documents, and,
+//!   when it is in `documents.introspection_roles`, documents of introspection alone (what
+//!   GraphiQL, codegen and gql send to learn the schema; they read no data);
 //! - `operation`: once the selected operation's root fields are known, an anonymous caller
 //!   may ask only `__typename` (and, with `auth.anonymous_introspection`, `__schema` and
 //!   `__type`), and introspection is open only to `documents.introspection_roles`;
@@ -91,27 +93,47 @@ pub enum Admitted {
     WithoutIntrospection,
 }
 
+/// What a caller may send, as far as is known before the parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sendable {
+    /// Any document (a trusted one, or a role in `ad_hoc_roles`, or no role yet).
+    Any,
+    /// A document of its own only if it selects nothing but meta fields: a role outside
+    /// `ad_hoc_roles` that may introspect.
+    MetaOnly,
+}
+
 /// Before parsing: may this caller send this document at all?
 pub fn document(
     role: Option<Role>,
     trusted: bool,
     settings: &DocumentSettings,
-) -> Result<(), NotAdmitted> {
+) -> Result<Sendable, NotAdmitted> {
     match role {
         Some(role) if !trusted && !settings.ad_hoc_roles.contains(&role) => {
-            Err(NotAdmitted::TrustedOnly(role))
+            if settings.introspection_roles.contains(&role) {
+                Ok(Sendable::MetaOnly)
+            } else {
+                Err(NotAdmitted::TrustedOnly(role))
+            }
         }
-        _ => Ok(()),
+        _ => Ok(Sendable::Any),
     }
 }
 
 /// After parsing: may this caller run the selected operation, and how?
 pub fn operation(
     role: Option<Role>,
+    sendable: Sendable,
     roots: Roots,
     settings: &DocumentSettings,
     anonymous_introspection: bool,
 ) -> Result<Admitted, NotAdmitted> {
+    if let (Some(role), Sendable::MetaOnly) = (role, sendable) {
+        if !matches!(roots, Roots::MetaOnly { .. }) {
+            return Err(NotAdmitted::TrustedOnly(role));
+        }
+    }
     match role {
         None => match roots {
             Roots::Unparsable => Ok(Admitted::AsSent),
@@ -162,19 +184,18 @@ mod tests {
     #[test]
     fn the_document_table() {
         let s = settings();
+        use Sendable::*;
         for (role, trusted, want) in [
-            (None, false, Ok(())),
-            (Some(Patient), true, Ok(())),
+            (None, false, Ok(Any)),
+            (Some(Patient), true, Ok(Any)),
             (Some(Patient), false, Err(NotAdmitted::TrustedOnly(Patient))),
-            (
-                Some(Supplier),
-                false,
-                Err(NotAdmitted::TrustedOnly(Supplier)),
-            ),
-            (Some(Clinician), false, Ok(())),
-            (Some(Region), false, Ok(())),
-            (Some(Ministry), false, Ok(())),
-            (Some(Ministry), true, Ok(())),
+            // Not ad hoc, but may introspect: its own documents only if they introspect.
+            (Some(Supplier), false, Ok(MetaOnly)),
+            (Some(Supplier), true, Ok(Any)),
+            (Some(Clinician), false, Ok(Any)),
+            (Some(Region), false, Ok(Any)),
+            (Some(Ministry), false, Ok(Any)),
+            (Some(Ministry), true, Ok(Any)),
         ] {
             assert_eq!(
                 document(role, trusted, &s),
@@ -236,9 +257,26 @@ mod tests {
             (Some(Patient), unparsable, false, Ok(WithoutIntrospection)),
         ] {
             assert_eq!(
-                operation(role, roots, &s, open),
+                operation(role, Sendable::Any, roots, &s, open),
                 want,
                 "{role:?} {roots:?} anonymous_introspection={open}"
+            );
+        }
+        // A role that may send only introspection of its own: meta fields alone pass, and
+        // nothing with data, nothing unparsed, nothing empty.
+        for (roots, want) in [
+            (schema, Ok(AsSent)),
+            (service, Ok(AsSent)),
+            (typename, Ok(AsSent)),
+            (data, Err(TrustedOnly(Supplier))),
+            (mixed, Err(TrustedOnly(Supplier))),
+            (unparsable, Err(TrustedOnly(Supplier))),
+            (nothing_selected, Err(TrustedOnly(Supplier))),
+        ] {
+            assert_eq!(
+                operation(Some(Supplier), Sendable::MetaOnly, roots, &s, false),
+                want,
+                "{roots:?}"
             );
         }
     }

@@ -6,6 +6,7 @@ use clap::Args;
 use forloeb_gateway::app;
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::federation::Subgraph;
+use forloeb_gateway::http::console::Tab;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -42,13 +43,19 @@ pub fn run(settings: &mut Settings, args: &ServeArgs) -> anyhow::Result<ExitCode
 
 /// Serves with these settings until the server stops.
 pub fn serve(settings: &Settings) -> anyhow::Result<()> {
+    serve_with_console(settings, Vec::new())
+}
+
+/// As `serve`, with GraphiQL opening on these tabs.
+pub fn serve_with_console(settings: &Settings, console_tabs: Vec<Tab>) -> anyhow::Result<()> {
     let db = describe_db(settings);
     actix_web::rt::System::new().block_on(async {
         let app::Started {
             server,
             addr,
             db: pool,
-        } = app::start(settings).with_context(|| format!("cannot start on {db}"))?;
+        } = app::start_with_console(settings, console_tabs)
+            .with_context(|| format!("cannot start on {db}"))?;
         tracing::info!(database = %db, "database ready");
         let graphiql = if settings.server.graphiql {
             format!(", GraphiQL at http://{addr}/graphiql")

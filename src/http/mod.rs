@@ -1,6 +1,7 @@
 //! The actix-web application: `/graphql`, GraphiQL, health and readiness.
 
 mod client;
+pub mod console;
 pub mod cors;
 mod graphql;
 mod health;
@@ -45,6 +46,7 @@ pub fn serve(
     graphql: GraphqlService,
     auth: Authenticator,
     limiter: RateLimiter,
+    console_tabs: Vec<console::Tab>,
 ) -> std::io::Result<Server> {
     let state = web::Data::new(AppState {
         graphql,
@@ -70,7 +72,7 @@ pub fn serve(
             .route("/health/ready", web::get().to(health::ready))
             .route("/metrics", web::get().to(health::metrics));
         if graphiql {
-            app = app.route("/graphiql", web::get().to(graphiql_page));
+            app = app.service(console::routes(console_tabs.clone()));
         }
         app.default_service(web::to(not_found))
             .wrap(actix_web::middleware::Condition::new(
@@ -86,17 +88,6 @@ pub fn serve(
         server = server.workers(settings.server.workers);
     }
     Ok(server.run())
-}
-
-async fn graphiql_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("forloeb-gateway")
-                .finish(),
-        )
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

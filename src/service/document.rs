@@ -148,9 +148,11 @@ fn coerce_dates(op: &OperationDefinition, variables: &Variables) -> Result<(), A
 }
 
 /// The root fields an operation selects, through fragments and inline fragments at the root.
-/// `depth` stops fragment cycles, which validation refuses only later.
+/// `depth` stops fragment cycles, which validation refuses only later; what lies deeper counts
+/// as an unnamed data field, so that nesting cannot hide a data field behind `__typename`.
 fn root_fields(doc: &ExecutableDocument, set: &SelectionSet, depth: usize, out: &mut Vec<String>) {
     if depth > 16 {
+        out.push(String::new());
         return;
     }
     for item in &set.items {

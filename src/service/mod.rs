@@ -141,7 +141,7 @@ impl GraphqlService {
         let role = caller.principal.as_ref().map(Principal::role);
         let document = document::resolve(&self.manifest, call.query, call.document_id)?;
         let trusted = document.trusted.is_some();
-        admission::document(role, trusted, &self.documents).map_err(not_admitted)?;
+        let sendable = admission::document(role, trusted, &self.documents).map_err(not_admitted)?;
         if !trusted {
             limits::check_text(&self.limits, &document.text).map_err(limit)?;
         }
@@ -161,6 +161,7 @@ impl GraphqlService {
         admission::subgraph_roots(self.subgraph, &roots).map_err(not_admitted)?;
         let admitted = admission::operation(
             role,
+            sendable,
             Roots::of(operation.parsed, &roots),
             &self.documents,
             self.anonymous_introspection,

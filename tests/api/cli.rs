@@ -278,6 +278,8 @@ fn a_missing_database_or_directory_is_refused_not_created() {
 #[test]
 fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
     let db = TestDb::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens_file = dir.path().join("tokens.json");
     let run = || {
         let out = forloeb()
             .args([
@@ -289,7 +291,9 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
                 "5",
                 "--database",
                 db.url(),
+                "--tokens-file",
             ])
+            .arg(&tokens_file)
             .output()
             .expect("run demo");
         assert!(
@@ -312,15 +316,42 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
             .collect()
     };
     let printed = run();
-    // Each token says whose it is: the clinic, the region; never a CPR number.
+    // Each token says whose it is: the clinic by name and number, the region, the patient by
+    // birth year; never a CPR number (ten digits) outside the tokens themselves.
     for whose in [
-        "a GP of clinic ",
+        "a GP of Lægerne ",
+        "(ydernummer ",
         "Region ",
         "the whole country",
-        "a patient with plans",
+        "a patient born in ",
     ] {
         assert!(printed.contains(whose), "{whose}: {printed}");
     }
+    for line in printed
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("eyJ"))
+    {
+        let longest_digits = line
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest_digits < 10, "{line}");
+    }
+    let tokens: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens_file).expect("tokens file"))
+            .expect("json");
+    assert_eq!(
+        tokens["tokens"].as_array().map(Vec::len),
+        Some(5),
+        "{tokens}"
+    );
+    assert!(
+        tokens["cast"]["patientId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("p1_")),
+        "{tokens}"
+    );
     let first = rows(&printed);
     assert_eq!(first.len(), 6, "six feeds");
     assert!(first.iter().all(|r| r[3] == 0 && r[4] > 0), "{first:?}");

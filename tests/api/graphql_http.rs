@@ -212,18 +212,65 @@ fn request_ids_are_the_gateways_own() {
         .is_some_and(|id| id != "err-1" && id.len() == 36));
 }
 
+/// GraphiQL is served whole by the gateway (its script, style and their licences compiled in),
+/// under a Content-Security-Policy that allows nothing from another host; off, it is gone
+/// entirely. That it works is the browser test's (tests/browser).
 #[test]
-fn graphiql_follows_config() {
+fn graphiql_is_served_from_the_gateway_alone_and_follows_config() {
     let app = spawn_app();
     let r = app.get("/graphiql");
     assert_eq!(r.status, 200);
     assert!(
-        r.body.contains("graphiql"),
+        r.content_type.starts_with("text/html"),
         "{}",
-        &r.body[..200.min(r.body.len())]
+        r.content_type
     );
+    let policy = r.header("content-security-policy").expect("a CSP");
+    for rule in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(policy.contains(rule), "{rule}: {policy}");
+    }
+    assert!(
+        !r.body.contains("https://") && !r.body.contains("http://"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"<script src="/graphiql/console.js"#),
+        "{}",
+        r.body
+    );
+    // Without demo tokens the console opens with no tabs of its own and no token.
+    assert!(r.body.contains(r#""tabs":[]"#), "{}", r.body);
+    for (path, kind) in [
+        ("/graphiql/console.js", "text/javascript"),
+        ("/graphiql/console.css", "text/css"),
+        ("/graphiql/THIRD-PARTY-LICENSES.txt", "text/plain"),
+    ] {
+        let r = app.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.content_type.starts_with(kind),
+            "{path}: {}",
+            r.content_type
+        );
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    assert!(app
+        .get("/graphiql/THIRD-PARTY-LICENSES.txt")
+        .body
+        .contains("graphiql@3."));
     let app = spawn_app_with(|s| s.server.graphiql = false);
-    assert_eq!(app.get("/graphiql").status, 404);
+    for path in ["/graphiql", "/graphiql/console.js"] {
+        assert_eq!(app.get(path).status, 404, "{path}");
+    }
 }
 
 /// A browser page on a listed origin may call the API (Apollo Client, urql, fetch); any other

@@ -211,9 +211,12 @@ pub fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 pub fn spawn_with_demo(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = spawn_app_with(tweak);
     let clinics = std::env::var("FORLOEB_TEST_DEMO_CLINICS").unwrap_or_else(|_| "60".into());
+    let dir = tempfile::tempdir().expect("temp dir");
     let out = forloeb()
         .args(["demo", "--no-serve", "--clinics", &clinics, "--database"])
         .arg(app.db.url())
+        .arg("--tokens-file")
+        .arg(dir.path().join("demo-tokens.json"))
         .output()
         .expect("demo");
     assert!(

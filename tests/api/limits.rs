@@ -134,3 +134,40 @@ fn the_introspection_query_of_standard_tools_is_answered_and_introspection_bombs
     let r = app.graphql_as(&token, &format!("{{ regions {{ {nested} }} }}"), json!({}));
     assert_eq!(r.error_code(), "OPERATION_LIMIT", "{}", r.body);
 }
+
+/// With the shipped rules a patient runs only trusted documents, yet the demo lets every role
+/// introspect, so GraphiQL's Docs pane and codegen work with a patient's token too: a document
+/// of introspection alone passes; one that reaches data beside it, however it hides the data
+/// field (a fragment, an inline fragment nested past the root walk), is refused as untrusted.
+#[test]
+fn a_trusted_only_role_that_may_introspect_sends_introspection_and_nothing_else() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::shipped_defaults);
+    let token = crate::helpers::patient("2709400129");
+    let introspection =
+        std::fs::read_to_string(fixture("introspection/graphql-js.graphql")).expect("fixture");
+    let r = app.graphql_as(&token, &introspection, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["data"]["__schema"]["types"]
+        .as_array()
+        .is_some_and(|t| t.len() > 20));
+    let mut hidden = String::from("me { cpr }");
+    for _ in 0..20 {
+        hidden = format!("... on Query {{ {hidden} }}");
+    }
+    for query in [
+        "{ __typename me { cpr } }".to_string(),
+        "{ __schema { queryType { name } } ...F } fragment F on Query { me { cpr } }".into(),
+        format!("{{ __typename {hidden} }}"),
+        "{ me { cpr } }".into(),
+        "{ __typename ".into(),
+    ] {
+        let r = app.graphql_as(&token, &query, json!({}));
+        assert_eq!(r.status, 403, "{query}: {}", r.body);
+        assert_eq!(
+            r.error_code(),
+            "PERSISTED_QUERY_REQUIRED",
+            "{query}: {}",
+            r.body
+        );
+    }
+}

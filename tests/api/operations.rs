@@ -27,6 +27,22 @@ fn header<'a>(doc: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("operation without '# {key}:' header"))
 }
 
+/// The header's variables (which name the default demo's people and places) moved to the
+/// test feed's (tests/fixtures/feed).
+fn on_test_feed(mut vars: Value) -> Value {
+    for (key, value) in [
+        ("ydernummer", "586964"),
+        ("cpr", "2709400129"),
+        ("id", "K1083-01"),
+        ("region", "1083"),
+    ] {
+        if let Some(v) = vars.get_mut(key) {
+            *v = json!(value);
+        }
+    }
+    vars
+}
+
 fn token_for(role: &str) -> String {
     match role {
         "patient" => patient("2709400129"),
@@ -55,6 +71,7 @@ fn every_named_operation_runs_with_its_role_and_only_its_named_parts() {
         );
         let role = header(doc, "role");
         let vars: Value = serde_json::from_str(header(doc, "variables")).expect("variables json");
+        let vars = on_test_feed(vars);
         let r = app.graphql_as(&token_for(role), doc, vars.clone()).json();
         assert!(r["errors"].is_null(), "{name} as {role}: {r}");
         assert!(
@@ -75,6 +92,86 @@ fn every_named_operation_runs_with_its_role_and_only_its_named_parts() {
             "{name} as supplier: {r}"
         );
     }
+}
+
+/// What a newcomer does: start the default demo, take its token for the role an example names,
+/// and run the example with the variables in its header. Every one answers, without an error
+/// and without a null root; the tokens come from the demo's `demo-tokens.json`, with the
+/// shipped rules for documents (the patient's by its trusted text).
+#[test]
+fn every_named_operation_answers_the_default_demo_with_its_header_and_the_demo_token() {
+    let app = helpers::spawn_app_with(helpers::shipped_defaults);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens_file = dir.path().join("demo-tokens.json");
+    let out = helpers::forloeb()
+        .args([
+            "demo",
+            "--no-serve",
+            "--database",
+            app.db.url(),
+            "--tokens-file",
+        ])
+        .arg(&tokens_file)
+        .output()
+        .expect("demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tokens: Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens_file).expect("tokens file"))
+            .expect("json");
+    let cast = &tokens["cast"];
+    for role in ["patient", "clinician", "region", "ministry", "supplier"] {
+        let t = tokens["tokens"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["role"] == role))
+            .unwrap_or_else(|| panic!("no {role} token in {tokens}"));
+        // Printed with whose it is; the patient by birth year, never by CPR number.
+        let who = t["who"].as_str().expect("who");
+        assert!(stdout.contains(who), "{role}: {who} not in {stdout}");
+    }
+    assert!(
+        stdout.contains(cast["clinic"]["name"].as_str().expect("clinic name")),
+        "{stdout}"
+    );
+    let token = |role: &str| -> String {
+        tokens["tokens"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["role"] == role))
+            .and_then(|t| t["token"].as_str())
+            .expect("token")
+            .to_string()
+    };
+    for (name, doc) in operations() {
+        let role = header(&doc, "role");
+        let vars: Value = serde_json::from_str(header(&doc, "variables")).expect("variables json");
+        let r = app.graphql_as(&token(role), &doc, vars.clone()).json();
+        assert!(r["errors"].is_null(), "{name} as {role} with {vars}: {r}");
+        let data = r["data"].as_object().expect("data");
+        assert!(
+            !data.is_empty() && data.values().all(|v| !v.is_null()),
+            "{name} as {role} with {vars}: {r}"
+        );
+    }
+    // The headers name the demo's cast: the clinician's clinic, its cluster and region.
+    let ops = operations();
+    let doc = |n: &str| {
+        ops.iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, d)| d.as_str())
+    };
+    let vars = |n: &str| -> Value {
+        serde_json::from_str(header(doc(n).expect(n), "variables")).expect("json")
+    };
+    assert_eq!(
+        vars("ClinicPatients")["ydernummer"],
+        cast["clinic"]["ydernummer"]
+    );
+    assert_eq!(vars("ClusterView")["id"], cast["cluster"]);
+    assert_eq!(vars("RegionalDashboard")["region"], cast["region"]["code"]);
 }
 
 #[test]

@@ -5,9 +5,10 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_ready BASE_URL LOG: until /health/ready answers, or fail showing the log.
+# wait_ready BASE_URL LOG [SECONDS]: until /health/ready answers (30 s at most unless
+# SECONDS), or fail showing the log.
 wait_ready() {
-  for _ in $(seq 150); do
+  for _ in $(seq $((${3:-30} * 5))); do
     if curl -sf "$1/health/ready" >/dev/null; then return 0; fi
     sleep 0.2
   done
@@ -45,6 +46,19 @@ start_gateway() {
   GATEWAY_BASE="http://127.0.0.1:$port"
   GATEWAY_URL="$GATEWAY_BASE/graphql"
   wait_ready "$GATEWAY_BASE" "$dir/gateway.log"
+}
+
+# start_demo BINARY DIR: `forloeb demo` (its default data) on a free port, its tokens in
+# DIR/demo-tokens.json; sets GATEWAY_PID, GATEWAY_BASE and GATEWAY_URL.
+start_demo() {
+  local bin=$1 dir=$2 port
+  port=$(free_port)
+  "$bin" demo --database "$dir/demo.db" --tokens-file "$dir/demo-tokens.json" \
+    --bind "127.0.0.1:$port" >"$dir/gateway.log" 2>&1 &
+  GATEWAY_PID=$!
+  GATEWAY_BASE="http://127.0.0.1:$port"
+  GATEWAY_URL="$GATEWAY_BASE/graphql"
+  wait_ready "$GATEWAY_BASE" "$dir/gateway.log" 300
 }
 
 stop_gateway() {
