@@ -3,7 +3,8 @@
 #   - the floor: a static-body actix-web route answering what MyPlans answers (benches/http/floor.rs);
 #   - MyPlans, a patient's own plans by trusted document id, with 200 patients' tokens in
 #     rotation, at 16 and 64 connections; and the floor at the same;
-#   - every named dashboard operation at one connection, by trusted document id.
+#   - every named dashboard operation at one connection, by trusted document id (with the
+#     quality indicators: a cluster meeting's, a region's overview, the national totals).
 # Each round runs every case once, in that order; the table has the medians over rounds of
 # requests/s, p50 and p99, and MyPlans' rate as a share of the floor's in the same rounds.
 #
@@ -83,6 +84,9 @@ cases = [
     ("QuietClinics", "ministry", {"region": region, **year}),
     ("HeartPlansBySource", "ministry", {"from": "2022-01-03", "to": "2022-06-30"}),
     ("ClusterView", "clinician", {"id": cluster, "asOf": as_of}),
+    ("ClusterQuality", "clinician", {"id": cluster, "asOf": as_of}),
+    ("RegionalQuality", "region", {"region": region, "asOf": as_of}),
+    ("NationalQuality", "ministry", {"asOf": as_of}),
 ]
 with open(f"{work}/cases", "w") as out:
     for name, who, variables in cases:

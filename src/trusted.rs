@@ -14,6 +14,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../schema/operations/ClinicPatients.graphql"),
     ),
     (
+        "ClusterQuality",
+        include_str!("../schema/operations/ClusterQuality.graphql"),
+    ),
+    (
         "ClusterView",
         include_str!("../schema/operations/ClusterView.graphql"),
     ),
@@ -32,6 +36,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "MyPlans",
         include_str!("../schema/operations/MyPlans.graphql"),
+    ),
+    (
+        "NationalQuality",
+        include_str!("../schema/operations/NationalQuality.graphql"),
     ),
     (
         "NationalStatus",
@@ -56,6 +64,10 @@ const SOURCES: &[(&str, &str)] = &[
     (
         "RegionalDashboard",
         include_str!("../schema/operations/RegionalDashboard.graphql"),
+    ),
+    (
+        "RegionalQuality",
+        include_str!("../schema/operations/RegionalQuality.graphql"),
     ),
 ];
 

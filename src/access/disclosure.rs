@@ -90,6 +90,13 @@ impl PersonSet {
         self.key_sum = self.key_sum.wrapping_sub(key.0);
     }
 
+    /// Adds a set with no person in common with this one (persons of another clinic): the
+    /// union, as if each had been added.
+    pub fn union_disjoint(&mut self, other: PersonSet) {
+        self.n += other.n;
+        self.key_sum = self.key_sum.wrapping_add(other.key_sum);
+    }
+
     /// How many persons: the exact count, for the clinic's own clinicians and the operator.
     pub fn len(&self) -> u64 {
         self.n

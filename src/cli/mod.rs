@@ -3,6 +3,7 @@
 mod audit;
 mod bulk;
 mod demo;
+mod export;
 mod import;
 mod migrate;
 mod policy;
@@ -100,6 +101,11 @@ enum Command {
     /// controlled cells it answered and whether it was refused. One JSON object a line,
     /// oldest first.
     Audit(audit::AuditArgs),
+    /// Export figures for registries, exact (an operator's command, never an API answer).
+    ///
+    /// `export rkkp --as-of D`: every clinic's quality indicators (numerator and denominator)
+    /// for RKKP, as CSV or as JSON in the shape of `reference.py --indicators D`'s `clinic`.
+    Export(export::ExportArgs),
 }
 
 /// Where a command finds its database (every command that opens one takes it).
@@ -136,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy => policy::run(),
         Command::Report(args) => report::run(&mut settings, &args),
         Command::Audit(args) => audit::run(&mut settings, args),
+        Command::Export(args) => export::run(&mut settings, &args),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod app_users;
 pub mod directory;
 pub mod metrics;
 pub mod population;
+pub mod quality;
 pub mod series;
 pub mod snapshot;
 

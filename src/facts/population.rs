@@ -22,6 +22,9 @@ pub type FirstOfType = [Day; PlanType::ALL.len()];
 #[derive(Debug, Clone, Copy)]
 pub struct Listed {
     pub key: RecordKey,
+    /// The snapshot's number for the person (their measurements), `u32::MAX` when they have
+    /// no plan version.
+    person: u32,
     first_plan: FirstOfType,
     birth: Day,
     /// Diagnoses by `PlanType::ALL` position (bits 0–2), and female (bit 3).
@@ -47,6 +50,10 @@ impl Listed {
             .is_some_and(|&first| first <= day(d))
     }
 
+    pub fn person(&self) -> u32 {
+        self.person
+    }
+
     pub fn birth_date(&self) -> NaiveDate {
         date(self.birth)
     }
@@ -58,12 +65,13 @@ impl Listed {
 
 /// The listed patients with a diagnosis, by clinic (the index `clinic_index` gives a
 /// ydernummer; patients of clinics it does not know are left out, as no question names them).
+/// `first_plan` gives a person's number and first plans, for those with a plan version.
 pub fn load(
     conn: &mut DbConnection,
     keys: &RecordKeys,
     clinic_index: &HashMap<String, u32>,
     clinics: usize,
-    first_plan: impl Fn(&str) -> Option<FirstOfType>,
+    first_plan: impl Fn(&str) -> Option<(u32, FirstOfType)>,
 ) -> Result<Vec<Vec<Listed>>, DbError> {
     type Row = (String, String, NaiveDate, String, bool, bool, bool);
     let rows: Vec<Row> = patients::table
@@ -105,9 +113,12 @@ pub fn load(
         if sex == "F" {
             flags |= FEMALE;
         }
+        let (person, first) =
+            first_plan(&cpr).unwrap_or((u32::MAX, [Day::MAX; PlanType::ALL.len()]));
         list.push(Listed {
             key: keys.of(&cpr),
-            first_plan: first_plan(&cpr).unwrap_or([Day::MAX; PlanType::ALL.len()]),
+            person,
+            first_plan: first,
             birth: day(birth),
             flags,
         });

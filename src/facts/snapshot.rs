@@ -24,6 +24,7 @@ use super::activity::{ActivityOrder, Dimension, Group, Question};
 use super::app_users::{AppUserTable, FirstPlan, AREAS, NATION};
 use super::metrics::{ClinicWindow, DayCount};
 use super::population::{FirstOfType, Listed};
+use super::quality::{self, Cells, Measures};
 use super::series::{ClinicSeries, Day, DayCube, Fact};
 use crate::access::work::{Deadline, Expired};
 use crate::access::{CountScope, PersonSet, RecordKey, RecordKeys};
@@ -79,6 +80,10 @@ pub struct Snapshot {
     app: AppUserTable,
     /// Per clinic: its listed patients with a diagnosis.
     listed: Vec<Vec<Listed>>,
+    /// Every person's measurements of the quality indicators' codes.
+    measures: Measures,
+    /// Every clinic's quality indicators, by as-of day.
+    quality: Mutex<HashMap<Day, ClinicQuality>>,
     /// How many plan_viewed events of patients with a plan the snapshot holds.
     events: usize,
     /// Views recorded by this process since the snapshot was built.
@@ -90,8 +95,15 @@ pub struct Snapshot {
 /// Per clinic (by ydernummer) with any version in a window: its counts there.
 pub type ClinicWindows = Arc<HashMap<String, ClinicWindow>>;
 
+/// Every clinic's quality indicators as of one date, by ydernummer.
+pub type ClinicQuality = Arc<HashMap<String, Cells>>;
+
 /// Clinic windows remembered per snapshot at most.
 const REMEMBERED_WINDOWS: usize = 64;
+
+/// Dates of quality indicators remembered per snapshot at most (each about 400 KB at
+/// national scale).
+const REMEMBERED_QUALITY: usize = 16;
 
 fn region_index(code: RegionCode) -> u8 {
     RegionCode::ALL
@@ -152,11 +164,13 @@ impl Snapshot {
             .load(conn)?;
         // The first plan of each type of every person, from any clinic's versions: what the
         // population counts take as "with a plan".
-        let mut first_of_type: HashMap<&str, FirstOfType> = HashMap::new();
+        // Each person also gets a number here, by which their measurements are found.
+        let mut first_of_type: HashMap<&str, (u32, FirstOfType)> = HashMap::new();
         for (d, _, cpr, t, _, _) in &rows {
-            let slot = first_of_type
+            let next = first_of_type.len() as u32;
+            let (_, slot) = first_of_type
                 .entry(cpr.as_str())
-                .or_insert([NEVER; PlanType::ALL.len()]);
+                .or_insert((next, [NEVER; PlanType::ALL.len()]));
             if let Some(first) = slot.get_mut(type_index(t) as usize) {
                 *first = (*first).min(day(*d));
             }
@@ -165,6 +179,9 @@ impl Snapshot {
             super::population::load(conn, record_keys, &clinic_index, clinics.len(), |cpr| {
                 first_of_type.get(cpr).copied()
             })?;
+        let measures = Measures::load(conn, first_of_type.len(), |cpr| {
+            first_of_type.get(cpr).map(|(p, _)| *p)
+        })?;
         drop(first_of_type);
         let mut patients: HashMap<String, u32> = HashMap::new();
         let mut first: Vec<FirstPlan> = Vec::new();
@@ -229,6 +246,8 @@ impl Snapshot {
             cube,
             app,
             listed,
+            measures,
+            quality: Mutex::new(HashMap::new()),
             events: events.len(),
             live: Mutex::new(Vec::new()),
             windows: Mutex::new(HashMap::new()),
@@ -316,6 +335,54 @@ impl Snapshot {
             })
             .map(|(c, rows)| (c.ydernummer.as_str(), rows.as_slice()))
             .collect()
+    }
+
+    /// Every clinic's quality indicators as of `d` (each clinic's listed patients; sum them
+    /// with `quality::add` for a region or the nation). Remembered per date: a dashboard's
+    /// totals and cluster views are lookups after the first question of a date.
+    pub fn quality(&self, d: NaiveDate) -> ClinicQuality {
+        let key = day(d);
+        if let Some(q) = self.remembered_quality(d) {
+            return q;
+        }
+        let q: ClinicQuality = Arc::new(
+            self.clinics
+                .iter()
+                .zip(&self.listed)
+                .map(|(c, rows)| {
+                    (
+                        c.ydernummer.clone(),
+                        quality::cells(rows, &self.measures, d),
+                    )
+                })
+                .collect(),
+        );
+        if let Ok(mut memo) = self.quality.lock() {
+            if memo.len() >= REMEMBERED_QUALITY {
+                memo.clear();
+            }
+            memo.insert(key, q.clone());
+        }
+        q
+    }
+
+    /// The quality indicators of `d` if they were counted already.
+    pub fn remembered_quality(&self, d: NaiveDate) -> Option<ClinicQuality> {
+        self.quality
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&day(d)).cloned())
+    }
+
+    /// How many listed patients with a diagnosis the snapshot holds: what counting all of
+    /// them costs.
+    pub fn listed_total(&self) -> usize {
+        self.listed.iter().map(Vec::len).sum()
+    }
+
+    /// The region of a clinic, by ydernummer.
+    pub fn clinic_region(&self, ydernummer: &str) -> Option<RegionCode> {
+        self.directory.clinics.get(ydernummer).map(|c| c.region)
     }
 
     /// Adds a plan view recorded by this process.

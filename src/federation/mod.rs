@@ -82,7 +82,7 @@ pub const OWNERSHIP: &[(Subgraph, &str, &[&str])] = &[
         "Region",
         &["name", "clusters", "clinics"],
     ),
-    (Subgraph::Population, "Clinic", &["population"]),
+    (Subgraph::Population, "Clinic", &["population", "quality"]),
     (Subgraph::Population, "Cluster", &["view"]),
     (Subgraph::Plans, "Query", &["me", "myAccessLog", "patient"]),
     (Subgraph::Plans, "Clinic", &["patients", "uninvited"]),

@@ -3,6 +3,7 @@
 //! the errors clients act on.
 
 pub mod entities;
+pub mod quality;
 mod vocabulary;
 
 pub use entities::Graph;
@@ -270,6 +271,16 @@ pub fn stored<T, E: std::fmt::Display>(
     parsed: std::result::Result<T, E>,
 ) -> Result<T> {
     parsed.map_err(|e| unparsable(format!("stored {column} does not parse: {e}")))
+}
+
+/// A stored value that did not parse where no request waits for it (a snapshot build): logged
+/// with its column and counted, and the value left out.
+pub fn note_unparsable_stored_value(column: &'static str) {
+    UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::error!(
+        column,
+        "a stored value does not parse; it is left out of the aggregates"
+    );
 }
 
 /// A stored value that did not parse: counted, then an internal error.

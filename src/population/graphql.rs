@@ -6,6 +6,7 @@ use crate::domain::PlanType as DomainPlanType;
 use crate::entity_part;
 use crate::facts::population::Listed;
 use crate::facts::{metrics, ClinicInfo, ClusterInfo};
+use crate::gql::quality::{indicators, QualityIndicator};
 use crate::gql::{self, Date, Graph, Window};
 use crate::gql::{PlanType, Sex};
 use async_graphql::{Context, Object, SimpleObject};
@@ -248,6 +249,44 @@ impl<G: Graph> ClinicFields<G> {
         let disclosure = viewer.counts_for_clinic(self.0.ydernummer.as_str());
         Ok(Some(populations(rows, d, disclosure)))
     }
+    /// The clinical quality indicators as of the date (default today): measurements in the
+    /// 12 months to it, from plan versions made on or before it, of the clinic's listed
+    /// patients. Exact for the clinic's own clinicians; disclosure-controlled (to the end of
+    /// the date's month) for the other clinics of their cluster, regions and the ministry.
+    async fn quality(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> gql::Result<Option<Vec<QualityIndicator>>> {
+        let viewer = gql::viewer(ctx)?;
+        viewer
+            .count_scope("Clinic", "quality", self.0.subject())
+            .ok_or_else(forbidden)?;
+        let disclosure = viewer.counts_for_clinic(self.0.ydernummer.as_str());
+        let window = CountWindow::new(&disclosure, None, gql::as_of_or_today(as_of));
+        let snap = gql::snapshot(ctx).await?;
+        let all = quality_as_of(ctx, &snap, window.to).await?;
+        let cells = all
+            .get(self.0.ydernummer.as_str())
+            .copied()
+            .unwrap_or_default();
+        Ok(Some(indicators(&cells, &disclosure, window)))
+    }
+}
+
+/// Every clinic's quality indicators as of `d`: remembered by the snapshot per date, else one
+/// pass over the listed patients (charged as counting them).
+async fn quality_as_of(
+    ctx: &Context<'_>,
+    snap: &std::sync::Arc<crate::facts::snapshot::Snapshot>,
+    d: NaiveDate,
+) -> gql::Result<crate::facts::snapshot::ClinicQuality> {
+    if let Some(q) = snap.remembered_quality(d) {
+        return Ok(q);
+    }
+    let snap = snap.clone();
+    let cost = counting_cost(snap.listed_total());
+    gql::compute(ctx, cost, move |_| Ok(snap.quality(d))).await
 }
 
 entity_part!(
@@ -286,8 +325,22 @@ impl<G: Graph> ClusterFields<G> {
         )
         .await?;
         let dir = &snap.directory;
-        // Coverage is counted (and its cells charged to the viewer's budget) only when asked.
+        // Coverage and quality are counted (and their cells charged to the viewer's budget)
+        // only when asked.
         let with_coverage = ctx.look_ahead().field("clinics").field("coverage").exists();
+        let with_quality = ctx.look_ahead().field("clinics").field("quality").exists();
+        // The quality of every clinic as of the date (for its own clinicians) and as of the
+        // end of its month (for everyone else).
+        let exact_window = CountWindow::new(&Disclosure::Exact, None, d);
+        let controlled_window = CountWindow::new(&viewer.controlled(), None, d);
+        let (exact_quality, controlled_quality) = if with_quality {
+            (
+                Some(quality_as_of(ctx, &snap, exact_window.to).await?),
+                Some(quality_as_of(ctx, &snap, controlled_window.to).await?),
+            )
+        } else {
+            (None, None)
+        };
         let clinics = listed
             .into_iter()
             .filter_map(|(y, mine)| dir.clinics.get(y).map(|c| (c, mine)))
@@ -306,6 +359,21 @@ impl<G: Graph> ClusterFields<G> {
                         coverage(mine, d, viewer.counts_for_clinic(c.ydernummer.as_str()))
                     } else {
                         Vec::new()
+                    },
+                    quality: {
+                        let disclosure = viewer.counts_for_clinic(c.ydernummer.as_str());
+                        let (all, window) = if disclosure.is_exact() {
+                            (&exact_quality, exact_window)
+                        } else {
+                            (&controlled_quality, controlled_window)
+                        };
+                        all.as_ref()
+                            .map(|all| {
+                                let cells =
+                                    all.get(c.ydernummer.as_str()).copied().unwrap_or_default();
+                                indicators(&cells, &disclosure, window)
+                            })
+                            .unwrap_or_default()
                     },
                 }
             })
@@ -345,6 +413,9 @@ pub struct ClusterViewRow<G: Graph> {
     pub inactive: bool,
     /// Coverage per plan type: exact for the clinic's own clinicians, controlled for others.
     pub coverage: Vec<Coverage>,
+    /// The clinical quality indicators: exact for the clinic's own clinicians (as of the
+    /// date), controlled for others (as of the end of its month).
+    pub quality: Vec<QualityIndicator>,
 }
 
 /// The population subgraph served alone: its own parts of clinics and clusters.

@@ -6,7 +6,9 @@ use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Subject};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
 use crate::facts::activity::{self, ActivityOrder, Dimension};
 use crate::facts::metrics::{self, ClinicFigures};
+use crate::facts::quality::{self, Cells};
 use crate::gql::entities::{self, ClinicKey, ClusterKey};
+use crate::gql::quality::{indicators, QualityIndicator};
 use crate::gql::PlanType;
 use crate::gql::{self, bad_input, db_error, stored, Date, Graph, Window};
 use crate::{entity_part, root_part};
@@ -154,6 +156,30 @@ impl<G: Graph> Rollout<G> {
             .into(),
             targets: targets(metrics::APP_USER_TARGETS),
         })
+    }
+    /// The clinical quality indicators over every clinic of the region or the nation (by the
+    /// clinic each patient is listed at). Person counts: disclosure-controlled, each total on
+    /// its own set of persons, over the 12 months to the end of the date's month.
+    async fn quality(&self, ctx: &Context<'_>) -> gql::Result<Vec<QualityIndicator>> {
+        let d = gql::viewer(ctx)?.controlled();
+        let window = CountWindow::new(&d, None, self.as_of);
+        let snap = gql::snapshot(ctx).await?;
+        let all = match snap.remembered_quality(window.to) {
+            Some(all) => all,
+            None => {
+                let (snap, until) = (snap.clone(), window.to);
+                // One visit per listed patient and plan type, as for the populations.
+                let cost = (snap.listed_total() as u64).saturating_mul(3);
+                gql::compute(ctx, cost, move |_| Ok(snap.quality(until))).await?
+            }
+        };
+        let mut total = Cells::default();
+        for (y, cells) in all.iter() {
+            if self.region.is_none_or(|r| snap.clinic_region(y) == Some(r)) {
+                quality::add(&mut total, cells);
+            }
+        }
+        Ok(indicators(&total, &d, window))
     }
     /// Plan versions made in the calendar year up to the date.
     async fn year_to_date(&self, ctx: &Context<'_>) -> gql::Result<YearToDate> {

@@ -249,6 +249,14 @@ fn a_missing_database_or_directory_is_refused_not_created() {
             "--database",
             &missing,
         ],
+        vec![
+            "export",
+            "rkkp",
+            "--as-of",
+            "2022-05-18",
+            "--database",
+            &missing,
+        ],
     ] {
         let out = forloeb().args(&args).output().expect("run");
         assert_eq!(out.status.code(), Some(1), "{args:?}");

@@ -24,5 +24,6 @@ mod helpers;
 mod import;
 mod limits;
 mod operations;
+mod quality;
 mod rollout;
 mod service;
