@@ -83,6 +83,13 @@ fn fixture_clinics_of_region(code: &str) -> Vec<String> {
 const QUALITY: &str = "quality(asOf: $d) { indicator type numerator { value suppressed controlled } \
                        denominator { value suppressed controlled } rate { value suppressed } window { to widened } }";
 
+/// Clinic 586964's indicators as of 2022-05-18, as `token` sees them.
+fn clinic_quality(app: &TestApp, token: &str) -> Value {
+    let q = format!("query($y: String!, $d: Date) {{ clinic(ydernummer: $y) {{ {QUALITY} }} }}");
+    app.graphql_as(token, &q, json!({"y": "586964", "d": "2022-05-18"}))
+        .json()
+}
+
 /// `[{indicator, numerator, denominator…}]` → {indicator: [numerator, denominator]}, the values
 /// as shown (null when suppressed).
 fn by_indicator(list: &Value) -> serde_json::Map<String, Value> {
@@ -130,15 +137,8 @@ fn assert_controlled(list: &Value, exact: &Value, what: &str) {
 fn clinicians_get_their_own_clinic_exactly_and_everyone_else_controlled_figures() {
     let app = loaded();
     let want = expected();
-    let q = format!("query($y: String!, $d: Date) {{ clinic(ydernummer: $y) {{ {QUALITY} }} }}");
     // The clinic's own clinician: exact, as of the date asked for.
-    let r = app
-        .graphql_as(
-            &clinician("586964"),
-            &q,
-            json!({"y": "586964", "d": "2022-05-18"}),
-        )
-        .json();
+    let r = clinic_quality(&app, &clinician("586964"));
     assert!(r["errors"].is_null(), "{r}");
     let own = &r["data"]["clinic"]["quality"];
     assert_eq!(
@@ -158,17 +158,13 @@ fn clinicians_get_their_own_clinic_exactly_and_everyone_else_controlled_figures(
         (region("1083"), "region"),
         (ministry(), "ministry"),
     ] {
-        let r = app
-            .graphql_as(&token, &q, json!({"y": "586964", "d": "2022-05-18"}))
-            .json();
+        let r = clinic_quality(&app, &token);
         assert!(r["errors"].is_null(), "{who}: {r}");
         assert_controlled(&r["data"]["clinic"]["quality"], exact, who);
     }
     // Outside the cluster or the region: refused.
     for token in [clinician("405289"), region("1084")] {
-        let r = app
-            .graphql_as(&token, &q, json!({"y": "586964", "d": "2022-05-18"}))
-            .json();
+        let r = clinic_quality(&app, &token);
         assert!(
             r["data"]["clinic"].is_null() || r["data"]["clinic"]["quality"].is_null(),
             "{r}"
@@ -228,15 +224,8 @@ fn cluster_views_and_rollout_totals_carry_the_indicators() {
 fn late_data_changes_the_indicators_at_once() {
     let app = loaded();
     let want = expected();
-    let q = format!("query($y: String!, $d: Date) {{ clinic(ydernummer: $y) {{ {QUALITY} }} }}");
     let ask = || {
-        let r = app
-            .graphql_as(
-                &clinician("586964"),
-                &q,
-                json!({"y": "586964", "d": "2022-05-18"}),
-            )
-            .json();
+        let r = clinic_quality(&app, &clinician("586964"));
         by_indicator(&r["data"]["clinic"]["quality"])
     };
     assert_eq!(Value::Object(ask()), want["2022-05-18"]["clinic"]["586964"]);
