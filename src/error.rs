@@ -28,6 +28,32 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 18] = [
+        Code::BadRequest,
+        Code::BadUserInput,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::NotAcceptable,
+        Code::UnsupportedMediaType,
+        Code::PayloadTooLarge,
+        Code::OperationLimit,
+        Code::Unauthenticated,
+        Code::Forbidden,
+        Code::PersistedQueryRequired,
+        Code::PersistedQueryNotFound,
+        Code::RateLimited,
+        Code::DisclosureBudget,
+        Code::Overloaded,
+        Code::RequestTimeout,
+        Code::Timeout,
+        Code::Internal,
+    ];
+
+    /// The code of an `extensions.code` value, if it is one of ours.
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::BadRequest => "BAD_REQUEST",

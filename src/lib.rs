@@ -17,6 +17,7 @@ pub mod gql;
 pub mod http;
 pub mod ingest;
 mod layers;
+pub mod metrics;
 pub mod plans;
 pub mod population;
 pub mod ratelimit;

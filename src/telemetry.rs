@@ -12,8 +12,10 @@ pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour codes only on a terminal: a log file or a collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .with_writer(ScrubbedStderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match format {

@@ -111,6 +111,15 @@ pub struct AuditRecords {
 }
 
 impl AuditRecords {
+    /// How many rows this answer writes (audit records and plan views).
+    pub fn len(&self) -> usize {
+        self.audit.len() + self.views.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn of(
         trail: &AuditTrail,
         principal: &Principal,

@@ -63,7 +63,13 @@ fn write_groups(db: &Db, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = commit(db, &group).map_err(Arc::new);
+        crate::metrics::audit_commit(
+            group.iter().map(|j| j.records.len()).sum(),
+            started.elapsed().as_secs_f64(),
+            result.is_ok(),
+        );
         if let Err(e) = &result {
             tracing::error!(error = %e, answers = group.len(), "an audit group was not committed");
         }

@@ -149,6 +149,20 @@ impl Db {
         }
     }
 
+    /// Connections of the pools (the shared one and the reserved lane's): in use, idle.
+    pub fn connections(&self) -> (u32, u32) {
+        [Some(&self.pool), self.reserved.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|p| p.state())
+            .fold((0, 0), |(used, idle), s| {
+                (
+                    used + s.connections.saturating_sub(s.idle_connections),
+                    idle + s.idle_connections,
+                )
+            })
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -844,6 +844,11 @@ impl Aggregates {
         db.run(move |c| me.build(c, Some(version))).await
     }
 
+    /// The current snapshot's data version and age, once one is built (metrics).
+    pub fn built(&self) -> Option<(i64, Duration)> {
+        self.current().map(|s| (s.version, s.built.elapsed()))
+    }
+
     /// Adds a view recorded by this process to the current snapshot.
     pub fn record_view(&self, cpr: &str, on: NaiveDate) {
         if let Some(s) = self.current() {

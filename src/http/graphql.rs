@@ -12,7 +12,9 @@ use super::AppState;
 use crate::access::limits;
 use crate::error::{ApiError, Code};
 use crate::http::request::{bad_request, call, check_content_type, read_body, ResponseType};
+use crate::http::request_span::RequestFacts;
 use crate::http::{client, RequestId};
+use crate::metrics::Outcome;
 use crate::service::{Call, Caller};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -138,6 +140,7 @@ async fn respond(
         None => None,
     };
     if let Some(p) = &principal {
+        note(req, |f| f.role = Some(p.role()));
         let verdict = state.limiter.check_principal(p.role(), &p.sub, cost).await;
         if let Some(secs) = verdict.retry_after_secs() {
             return Err(ApiError::rate_limited(secs, "user"));
@@ -160,7 +163,7 @@ async fn respond(
         let Some(call) = calls.into_iter().next() else {
             return Err(bad_request("no request"));
         };
-        let (status, body) = execute(state, &caller, call, response_type).await?;
+        let (status, body) = execute(req, state, &caller, call, response_type).await?;
         return Ok(json_response(status, body));
     }
     // Members answer in order; one refused member does not spoil the others.
@@ -169,9 +172,13 @@ async fn respond(
         if i > 0 {
             out.push(b',');
         }
-        match execute(state, &caller, call, response_type).await {
+        match execute(req, state, &caller, call, response_type).await {
             Ok((_, body)) => out.extend_from_slice(&body),
             Err(e) => {
+                note(req, |f| {
+                    f.note_code(e.code);
+                    f.outcome = f.outcome.max(Some(Outcome::Refused));
+                });
                 out.extend_from_slice(json!({ "errors": [e.to_graphql()] }).to_string().as_bytes())
             }
         }
@@ -180,15 +187,48 @@ async fn respond(
     Ok(json_response(StatusCode::OK, out))
 }
 
+/// Notes what this request turned out to be, for its log line and metrics.
+fn note(req: &HttpRequest, f: impl FnOnce(&mut RequestFacts)) {
+    if let Some(facts) = req.extensions_mut().get_mut::<RequestFacts>() {
+        f(facts);
+    }
+}
+
 /// One GraphQL request through the service: a request error (nothing ran) is a 400 with
 /// graphql-response+json and a 200 with plain JSON, as GraphQL-over-HTTP says.
 async fn execute(
+    req: &HttpRequest,
     state: &AppState,
     caller: &Caller,
     call: Call,
     response_type: ResponseType,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
+    note(req, |f| f.graphql = true);
     let answer = state.graphql.execute(caller, call).await?;
+    note(req, |f| {
+        f.operation = answer.trusted;
+        for e in &answer.response.errors {
+            let code = e
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .and_then(|c| match c {
+                    async_graphql::Value::String(s) => Code::parse(s),
+                    _ => None,
+                });
+            // Validation errors carry no code of ours: they are the caller's bad request.
+            f.note_code(code.unwrap_or(Code::BadRequest));
+        }
+        let outcome = if answer.response.errors.is_empty() {
+            Outcome::Ok
+        } else if answer.request_error || answer.response.data == async_graphql::Value::Null {
+            Outcome::Error
+        } else {
+            Outcome::Partial
+        };
+        // A batch's outcome is its worst member's.
+        f.outcome = f.outcome.max(Some(outcome));
+    });
     let status = if answer.request_error && response_type == ResponseType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {

@@ -22,18 +22,20 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text: counters safe to expose (no labels that could carry personal data).
-pub async fn metrics() -> HttpResponse {
+/// Prometheus text (`crate::metrics`): the counters and histograms as they stand, the pool
+/// and the aggregates read now.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (pool_in_use, pool_idle) = state.graphql.db().connections();
+    let gauges = crate::metrics::Gauges {
+        pool_in_use,
+        pool_idle,
+        snapshot: state
+            .graphql
+            .aggregates()
+            .built()
+            .map(|(version, age)| (version, age.as_secs())),
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(format!(
-            "# HELP forloeb_db_statements_total SQL statements executed by this process.\n\
-             # TYPE forloeb_db_statements_total counter\n\
-             forloeb_db_statements_total {}\n\
-             # HELP forloeb_stored_values_unparsable_total Stored values read back that did not parse (each also logged as an internal error).\n\
-             # TYPE forloeb_stored_values_unparsable_total counter\n\
-             forloeb_stored_values_unparsable_total {}\n",
-            crate::db::statements_executed(),
-            crate::gql::unparsable_stored_values()
-        ))
+        .body(crate::metrics::render(&gauges))
 }

@@ -1,8 +1,14 @@
-//! One tracing span per request: the gateway's own request id (always new, returned in
-//! `x-request-id`; the caller's `x-request-id`, when it is sane, is logged and audited beside
-//! it as the client's, never in its place), method, path, GraphQL operation name, status and
-//! duration. The query string is never logged: GET requests carry variables there.
+//! One tracing span per request, and one log line when it ends: the gateway's own request id
+//! (always new, returned in `x-request-id`; the caller's `x-request-id`, when it is sane, is
+//! logged and audited beside it as the client's, never in its place), the W3C trace id of a
+//! caller's `traceparent`, method, path, role, operation (a trusted document's name or
+//! `ad_hoc`), outcome, the GraphQL error codes, status and duration in milliseconds (a number).
+//! The same facts feed the request metrics (`crate::metrics`). The query string, variables,
+//! headers and bodies are never logged: GET requests carry variables in the query string.
 
+use crate::auth::Role;
+use crate::error::Code;
+use crate::metrics::{self, Outcome};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -22,6 +28,45 @@ pub struct RequestId {
     pub client: Option<String>,
 }
 
+/// What the handlers learn about a request, for its log line and its metrics: they fill it
+/// in the request's extensions, and the middleware reads it when the response is ready.
+#[derive(Debug, Default, Clone)]
+pub struct RequestFacts {
+    pub role: Option<Role>,
+    /// A GraphQL call ran (or was refused after its body was read): the request counts in
+    /// the GraphQL metrics.
+    pub graphql: bool,
+    /// The trusted document's name; None for an ad-hoc document.
+    pub operation: Option<&'static str>,
+    pub outcome: Option<Outcome>,
+    /// `extensions.code` of every error answered, in order, repeats left out.
+    pub codes: Vec<Code>,
+}
+
+impl RequestFacts {
+    pub fn note_code(&mut self, code: Code) {
+        if !self.codes.contains(&code) {
+            self.codes.push(code);
+        }
+    }
+}
+
+/// The code of an `ApiError` response, put in the response's extensions by `status.rs`.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusedWith(pub Code);
+
+/// A W3C `traceparent`'s trace id (32 lower-case hex digits, not all zero).
+fn trace_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get("traceparent")?.to_str().ok()?;
+    let mut parts = value.split('-');
+    let (_version, trace) = (parts.next()?, parts.next()?);
+    let hex = trace.len() == 32
+        && trace
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (hex && trace.bytes().any(|b| b != b'0')).then(|| trace.to_string())
+}
+
 /// A caller-supplied id is kept only when it is short and plain, so it cannot forge log lines.
 fn accept_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
@@ -39,23 +84,45 @@ pub async fn request_span(
         id: id.clone(),
         client: client.clone(),
     });
+    req.extensions_mut().insert(RequestFacts::default());
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         client_request_id = client.as_deref().unwrap_or(""),
+        trace_id = trace_id(&req).as_deref().unwrap_or(""),
         method = %req.method(),
         path = %req.path(),
+        role = Empty,
         operation = Empty,
+        outcome = Empty,
+        error_codes = Empty,
         status = Empty,
         duration_ms = Empty,
     );
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.record("duration_ms", format!("{duration_ms:.2}"));
+    let seconds = started.elapsed().as_secs_f64();
+    // A number (two decimals), so that log queries can compare and sum it.
+    span.record("duration_ms", (seconds * 100_000.0).round() / 100.0);
     match result {
         Ok(mut res) => {
             span.record("status", res.status().as_u16());
+            let refused = res.response().extensions().get::<RefusedWith>().copied();
+            let mut facts = res
+                .request()
+                .extensions()
+                .get::<RequestFacts>()
+                .cloned()
+                .unwrap_or_default();
+            if let Some(RefusedWith(code)) = refused {
+                facts.note_code(code);
+                facts.outcome = Some(match code {
+                    // The gateway's own failure, or the deadline: not a refusal.
+                    Code::Internal | Code::Timeout => Outcome::Error,
+                    _ => Outcome::Refused,
+                });
+            }
+            record(&span, &facts, seconds);
             span.in_scope(|| tracing::info!("request finished"));
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -66,5 +133,43 @@ pub async fn request_span(
             span.in_scope(|| tracing::warn!(error = %e, "request failed"));
             Err(e)
         }
+    }
+}
+
+/// The facts into the request's log line and the metrics.
+fn record(span: &tracing::Span, facts: &RequestFacts, seconds: f64) {
+    let role = metrics::role_label(facts.role);
+    if facts.role.is_some() {
+        span.record("role", role);
+    }
+    if let Some(outcome) = facts.outcome {
+        span.record("outcome", outcome.as_str());
+    }
+    if !facts.codes.is_empty() {
+        let codes: Vec<&str> = facts.codes.iter().map(|c| c.as_str()).collect();
+        span.record("error_codes", codes.join(",").as_str());
+    }
+    for code in &facts.codes {
+        metrics::error(code.as_str());
+    }
+    if facts.outcome == Some(Outcome::Refused) {
+        if let Some(code) = facts.codes.first() {
+            metrics::refusal(metrics::refusal_reason(*code));
+        }
+    } else {
+        // Work refused inside an answer (a field past the work budget, or when the gateway
+        // is busy) is a refusal too, beside the fields that were answered.
+        for code in &facts.codes {
+            let reason = metrics::refusal_reason(*code);
+            if matches!(reason, "overload" | "limit" | "budget" | "rate_limit") {
+                metrics::refusal(reason);
+            }
+        }
+    }
+    if facts.graphql || facts.outcome.is_some() {
+        let operation = metrics::operation_label(facts.operation);
+        span.record("operation", operation);
+        let outcome = facts.outcome.unwrap_or(Outcome::Ok);
+        metrics::request(operation, role, outcome, seconds);
     }
 }

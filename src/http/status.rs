@@ -47,6 +47,9 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after_secs {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
+        // For the request's log line and metrics (`request_span`).
+        res.extensions_mut()
+            .insert(super::request_span::RefusedWith(self.code));
         res.json(json!({ "errors": [self.to_graphql()] }))
     }
 }

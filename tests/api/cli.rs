@@ -125,6 +125,10 @@ fn serve_creates_and_migrates_a_missing_database_then_stops_cleanly_on_sigterm()
     let res = ureq::post(&format!("{base}/graphql"))
         .set("authorization", &format!("Bearer {token}"))
         .set("x-request-id", "cli-test-1")
+        .set(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .send_json(serde_json::json!({
             "query": "query Hello { __typename }",
             "operationName": "Hello",
@@ -152,9 +156,21 @@ fn serve_creates_and_migrates_a_missing_database_then_stops_cleanly_on_sigterm()
         .find(|l| l.contains("cli-test-1") && l.contains("request finished"))
         .unwrap_or_else(|| panic!("no request line for cli-test-1: {lines:#?}"));
     let event: serde_json::Value = serde_json::from_str(finished).expect("JSON log line");
+    // One line an operator can search: who (role), what (a trusted name or ad_hoc: the
+    // document's own name is free text), how it ended, the trace it belongs to, and the
+    // duration as a number.
     let span = &event["span"];
-    assert_eq!(span["operation"], "Hello", "{event}");
+    assert_eq!(span["operation"], "ad_hoc", "{event}");
+    assert_eq!(span["role"], "ministry", "{event}");
+    assert_eq!(span["outcome"], "ok", "{event}");
     assert_eq!(span["status"], 200, "{event}");
+    assert_eq!(
+        span["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{event}"
+    );
+    assert!(span["duration_ms"].is_f64(), "{event}");
+    // Colour codes only on a terminal; this log is a pipe.
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:#?}");
     for line in &lines {
         assert!(!line.contains(cpr), "CPR number in log: {line}");
         assert!(!line.contains(&token), "token in log: {line}");
