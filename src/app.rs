@@ -44,6 +44,8 @@ pub enum StartError {
 pub struct Started {
     pub server: Server,
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `server.metrics_bind` names its own address.
+    pub metrics_addr: Option<SocketAddr>,
     pub db: Db,
 }
 
@@ -80,14 +82,35 @@ pub fn start_with_console(
     };
     let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
+    let metrics_listener = match settings.server.metrics_bind.as_str() {
+        "" => None,
+        bind => Some(TcpListener::bind(bind).map_err(|source| StartError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?),
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()
+        .map_err(bind_error)?;
     if !auth.is_demo() && settings.access.record_key_secret.expose() == DEMO_RECORD_KEY_SECRET {
         return Err(StartError::DemoRecordKeySecret);
     }
     let graphql = service(settings, db.clone())?;
     let limiter = RateLimiter::new(&settings.rate_limit)?;
-    let server = http::serve(listener, settings, graphql, auth, limiter, console_tabs)
+    let listeners = http::Listeners {
+        api: listener,
+        metrics: metrics_listener,
+    };
+    let server = http::serve(listeners, settings, graphql, auth, limiter, console_tabs)
         .map_err(bind_error)?;
-    Ok(Started { server, addr, db })
+    Ok(Started {
+        server,
+        addr,
+        metrics_addr,
+        db,
+    })
 }
 
 /// The GraphQL service on a migrated database: the schema the settings ask for (the whole

@@ -272,6 +272,8 @@ pub struct ServerSettings {
     pub max_requests_per_address: u64,
     /// Origins whose pages may call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<crate::http::cors::AllowedOrigin>,
+    /// Another address for `/metrics` alone (empty: served with the API on `bind`).
+    pub metrics_bind: String,
     /// "" serves the whole graph (None); plans, population, clusters or rollout serves that
     /// federation subgraph (behind a router).
     #[serde(deserialize_with = "subgraph")]

@@ -53,6 +53,7 @@ pub fn serve_with_console(settings: &Settings, console_tabs: Vec<Tab>) -> anyhow
         let app::Started {
             server,
             addr,
+            metrics_addr,
             db: pool,
         } = app::start_with_console(settings, console_tabs)
             .with_context(|| format!("cannot start on {db}"))?;
@@ -67,6 +68,9 @@ pub fn serve_with_console(settings: &Settings, console_tabs: Vec<Tab>) -> anyhow
             None => String::new(),
         };
         tracing::info!("listening on http://{addr}/graphql{graphiql}{what}");
+        if let Some(m) = metrics_addr {
+            tracing::info!("metrics at http://{m}/metrics (and nowhere else)");
+        }
         server.await.context("server failed")?;
         drop(pool);
         tracing::info!("stopped: in-flight requests finished, database pool closed");

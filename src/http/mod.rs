@@ -37,11 +37,17 @@ pub struct AppState {
     pub in_flight: client::InFlight,
 }
 
-/// Builds the server on an already bound listener (tests bind port 0 and read the address).
+/// The bound sockets: the API's, and `/metrics`' own when `server.metrics_bind` is set.
+pub struct Listeners {
+    pub api: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+/// Builds the server on already bound listeners (tests bind port 0 and read the address).
 /// The returned `Server` stops gracefully on SIGTERM/SIGINT: it stops accepting, lets
 /// in-flight requests finish within `shutdown_timeout_secs`, then returns.
 pub fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     settings: &Settings,
     graphql: GraphqlService,
     auth: Authenticator,
@@ -59,6 +65,11 @@ pub fn serve(
     });
     let graphiql = settings.server.graphiql;
     let origins = settings.server.cors_origins.clone();
+    let metrics_addr = listeners
+        .metrics
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let mut server = HttpServer::new(move || {
         let mut app = App::new()
             .app_data(state.clone())
@@ -79,15 +90,45 @@ pub fn serve(
                 !origins.is_empty(),
                 cors::middleware(&origins),
             ))
+            .wrap(actix_web::middleware::Condition::new(
+                metrics_addr.is_some(),
+                from_fn(move |req, next| metrics_apart(metrics_addr, req, next)),
+            ))
             .wrap(from_fn(request_span::request_span))
     })
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
     .client_request_timeout(Duration::from_secs(5))
-    .listen(listener)?;
+    .listen(listeners.api)?;
+    if let Some(metrics) = listeners.metrics {
+        server = server.listen(metrics)?;
+    }
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
     Ok(server.run())
+}
+
+/// With `server.metrics_bind`: the metrics address answers `/metrics` alone, and the API's
+/// address does not answer it (each listener's connections know their local address).
+async fn metrics_apart(
+    metrics_addr: Option<std::net::SocketAddr>,
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let on_metrics_listener = Some(req.app_config().local_addr()) == metrics_addr;
+    if on_metrics_listener != (req.path() == "/metrics") {
+        let (req, _) = req.into_parts();
+        let res = actix_web::ResponseError::error_response(&ApiError::new(
+            Code::NotFound,
+            if on_metrics_listener {
+                "this address serves /metrics alone"
+            } else {
+                "no such endpoint; the API is at /graphql"
+            },
+        ));
+        return Ok(actix_web::dev::ServiceResponse::new(req, res));
+    }
+    next.call(req).await.map(|res| res.map_into_boxed_body())
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -175,3 +175,25 @@ fn metrics_show_every_family_with_real_values() {
         "{text}"
     );
 }
+
+/// With `server.metrics_bind`, `/metrics` is served on its own address and nowhere else: the
+/// API's address answers 404 for it, and the metrics address answers nothing but it.
+#[test]
+fn metrics_can_be_served_on_an_address_of_their_own() {
+    let app = crate::helpers::spawn_app_with(|s| s.server.metrics_bind = "127.0.0.1:0".into());
+    let metrics = app.metrics_addr.expect("a metrics address");
+    assert_ne!(metrics, app.addr);
+    assert_eq!(app.get("/metrics").status, 404);
+    assert_eq!(app.get("/health/live").status, 200);
+    let get = |path: &str| match ureq::get(&format!("http://{metrics}{path}")).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{path}: {e}"),
+    };
+    let (status, text) = get("/metrics");
+    assert_eq!(status, 200);
+    assert!(text.contains("forloeb_db_pool_connections"), "{text}");
+    for path in ["/graphql", "/health/ready", "/graphiql"] {
+        assert_eq!(get(path).0, 404, "{path} on the metrics address");
+    }
+}

@@ -190,6 +190,8 @@ pub fn shipped_defaults(s: &mut Settings) {
 /// A running gateway. Dropping it stops the server, then removes its database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `/metrics`' own address, when `server.metrics_bind` is set.
+    pub metrics_addr: Option<SocketAddr>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     pub db: TestDb,
@@ -232,16 +234,17 @@ pub fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let started = forloeb_gateway::app::start(&settings).expect("gateway starts");
-            tx.send((started.addr, started.server.handle()))
+            tx.send((started.addr, started.metrics_addr, started.server.handle()))
                 .expect("report address");
             started.server.await.expect("server runs");
         })
     });
-    let (addr, handle) = rx
+    let (addr, metrics_addr, handle) = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("gateway started");
     TestApp {
         addr,
+        metrics_addr,
         handle,
         thread: Some(thread),
         db,
