@@ -203,7 +203,6 @@ async fn execute(
     call: Call,
     response_type: ResponseType,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
-    note(req, |f| f.graphql = true);
     let answer = state.graphql.execute(caller, call).await?;
     note(req, |f| {
         f.operation = answer.trusted;

@@ -33,9 +33,6 @@ pub struct RequestId {
 #[derive(Debug, Default, Clone)]
 pub struct RequestFacts {
     pub role: Option<Role>,
-    /// A GraphQL call ran (or was refused after its body was read): the request counts in
-    /// the GraphQL metrics.
-    pub graphql: bool,
     /// The trusted document's name; None for an ad-hoc document.
     pub operation: Option<&'static str>,
     pub outcome: Option<Outcome>,
@@ -99,6 +96,8 @@ pub async fn request_span(
         status = Empty,
         duration_ms = Empty,
     );
+    // Only the API's requests count in the GraphQL metrics (not a 404 on another path).
+    let graphql_path = req.path() == "/graphql";
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -122,7 +121,7 @@ pub async fn request_span(
                     _ => Outcome::Refused,
                 });
             }
-            record(&span, &facts, seconds);
+            record(&span, &facts, seconds, graphql_path);
             span.in_scope(|| tracing::info!("request finished"));
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -136,8 +135,8 @@ pub async fn request_span(
     }
 }
 
-/// The facts into the request's log line and the metrics.
-fn record(span: &tracing::Span, facts: &RequestFacts, seconds: f64) {
+/// The facts into the request's log line and, for `/graphql`, the metrics.
+fn record(span: &tracing::Span, facts: &RequestFacts, seconds: f64, graphql_path: bool) {
     let role = metrics::role_label(facts.role);
     if facts.role.is_some() {
         span.record("role", role);
@@ -148,6 +147,9 @@ fn record(span: &tracing::Span, facts: &RequestFacts, seconds: f64) {
     if !facts.codes.is_empty() {
         let codes: Vec<&str> = facts.codes.iter().map(|c| c.as_str()).collect();
         span.record("error_codes", codes.join(",").as_str());
+    }
+    if !graphql_path {
+        return;
     }
     for code in &facts.codes {
         metrics::error(code.as_str());
@@ -166,10 +168,12 @@ fn record(span: &tracing::Span, facts: &RequestFacts, seconds: f64) {
             }
         }
     }
-    if facts.graphql || facts.outcome.is_some() {
-        let operation = metrics::operation_label(facts.operation);
-        span.record("operation", operation);
-        let outcome = facts.outcome.unwrap_or(Outcome::Ok);
-        metrics::request(operation, role, outcome, seconds);
-    }
+    let operation = metrics::operation_label(facts.operation);
+    span.record("operation", operation);
+    metrics::request(
+        operation,
+        role,
+        facts.outcome.unwrap_or(Outcome::Ok),
+        seconds,
+    );
 }
