@@ -86,7 +86,7 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
 }
 
 /// `demo-tokens.json`: each demo token with whose it is, for the examples in `examples/` and
-/// for scripts (`jq -r .tokens.patient.token demo-tokens.json`).
+/// for scripts (`jq -r '.tokens[] | select(.role == "patient") | .token' demo-tokens.json`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DemoTokens {
@@ -168,10 +168,21 @@ impl DemoTokens {
         })
     }
 
+    /// Readable by its owner alone: the tokens are credentials, if only for demo data.
     fn write(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write the demo tokens to {}", path.display()))
+        let failed = || format!("cannot write the demo tokens to {}", path.display());
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(failed)?;
+        file.write_all((text + "\n").as_bytes())
+            .with_context(failed)
     }
 
     /// GraphiQL's tabs: per role with an example, that example with its variables and the

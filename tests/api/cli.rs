@@ -370,6 +370,13 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
         Some(5),
         "{tokens}"
     );
+    // Credentials: readable by the owner alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&tokens_file)
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
     assert!(
         tokens["cast"]["patientId"]
             .as_str()
