@@ -79,6 +79,8 @@ struct Families {
     audit_failures: IntCounter,
     audit_commit_seconds: Histogram,
     pool: IntGaugeVec,
+    checkout_seconds: Histogram,
+    checkout_failures: IntCounter,
     snapshot_version: IntGauge,
     snapshot_age: IntGauge,
     db_statements: IntCounter,
@@ -148,6 +150,19 @@ fn families() -> Result<Families, prometheus::Error> {
         ),
         &["state"],
     )?;
+    let checkout_seconds = Histogram::with_opts(
+        HistogramOpts::new(
+            "db_pool_checkout_duration_seconds",
+            "Time to get a database connection from the pool: above the first buckets, a \
+             request waited for a connection.",
+        )
+        .buckets(vec![0.0001, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10.0]),
+    )?;
+    let checkout_failures = IntCounter::new(
+        "db_pool_checkout_failures_total",
+        "Connections not had within the pool's timeout (the database down, or every \
+         connection busy).",
+    )?;
     let snapshot_version = IntGauge::new(
         "aggregates_data_version",
         "The data version the in-memory aggregates were built from (every import batch adds one).",
@@ -174,6 +189,8 @@ fn families() -> Result<Families, prometheus::Error> {
         Box::new(audit_failures.clone()),
         Box::new(audit_commit_seconds.clone()),
         Box::new(pool.clone()),
+        Box::new(checkout_seconds.clone()),
+        Box::new(checkout_failures.clone()),
         Box::new(snapshot_version.clone()),
         Box::new(snapshot_age.clone()),
         Box::new(db_statements.clone()),
@@ -192,6 +209,8 @@ fn families() -> Result<Families, prometheus::Error> {
         audit_failures,
         audit_commit_seconds,
         pool,
+        checkout_seconds,
+        checkout_failures,
         snapshot_version,
         snapshot_age,
         db_statements,
@@ -249,6 +268,16 @@ pub fn audit_commit(records: usize, seconds: f64, committed: bool) {
     });
 }
 
+/// One connection checkout from a pool, how long it took, and whether one was had.
+pub fn pool_checkout(seconds: f64, had: bool) {
+    with(|m| {
+        m.checkout_seconds.observe(seconds);
+        if !had {
+            m.checkout_failures.inc();
+        }
+    });
+}
+
 /// What is read at scrape time rather than counted as it happens.
 pub struct Gauges {
     pub pool_in_use: u32,
@@ -285,4 +314,48 @@ pub fn render(g: &Gauges) -> String {
         }
     });
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// An import's figures in the text format, for a node exporter's textfile collector
+/// (`forloeb import --metrics-file`): lines read, loaded, unchanged and rejected per feed,
+/// how long it took, and when it finished. A registry of its own: these are one run's.
+pub fn import_textfile(
+    summaries: &[crate::ingest::FileSummary],
+    seconds: f64,
+    finished_at_unix: i64,
+) -> Result<String, prometheus::Error> {
+    let registry = Registry::new_custom(Some("forloeb".into()), None)?;
+    let lines = IntGaugeVec::new(
+        Opts::new(
+            "import_lines",
+            "Lines of the last import per feed, by what became of them (read, loaded, \
+             unchanged, rejected).",
+        ),
+        &["feed", "result"],
+    )?;
+    let duration =
+        prometheus::Gauge::new("import_duration_seconds", "How long the last import took.")?;
+    let finished = IntGauge::new(
+        "import_last_finished_timestamp_seconds",
+        "When the last import finished (Unix time).",
+    )?;
+    registry.register(Box::new(lines.clone()))?;
+    registry.register(Box::new(duration.clone()))?;
+    registry.register(Box::new(finished.clone()))?;
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    for s in summaries {
+        for (result, n) in [
+            ("read", s.read),
+            ("loaded", s.loaded),
+            ("unchanged", s.unchanged),
+            ("rejected", s.rejected),
+        ] {
+            lines.with_label_values(&[s.feed, result]).add(count(n));
+        }
+    }
+    duration.set(seconds);
+    finished.set(finished_at_unix);
+    let mut out = Vec::new();
+    TextEncoder::new().encode(&registry.gather(), &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }

@@ -10,6 +10,9 @@ use forloeb_gateway::ingest::{self, FileSummary};
 pub struct Loaded {
     pub db: Db,
     pub rejected: u64,
+    /// Per file, what the load did; and how long it took.
+    pub summaries: Vec<FileSummary>,
+    pub seconds: f64,
 }
 
 /// Runs `load` on one connection between `ingest::prepare_bulk` and `ingest::finish_bulk`,
@@ -25,13 +28,18 @@ pub fn load(
     let summaries = load(&mut conn)?;
     ingest::finish_bulk(&mut conn)?;
     drop(conn);
-    let rejected = print_summary(&summaries, started, &described);
-    Ok(Loaded { db, rejected })
+    let seconds = started.elapsed().as_secs_f64();
+    let rejected = print_summary(&summaries, seconds, &described);
+    Ok(Loaded {
+        db,
+        rejected,
+        summaries,
+        seconds,
+    })
 }
 
 /// Prints the per-file table and the throughput; returns the number of rejected lines.
-fn print_summary(summaries: &[FileSummary], started: std::time::Instant, described: &str) -> u64 {
-    let secs = started.elapsed().as_secs_f64();
+fn print_summary(summaries: &[FileSummary], secs: f64, described: &str) -> u64 {
     println!(
         "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "file", "read", "loaded", "unchanged", "rejected", "stored"

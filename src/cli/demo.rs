@@ -57,7 +57,7 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
         ..ImportOptions::default()
     };
     let data = DemoData::new(args.clinics, args.seed);
-    let Loaded { db, rejected } =
+    let Loaded { db, rejected, .. } =
         bulk::load(settings, |conn| Ok(demo::load(conn, &data, options)?))?;
     if rejected > 0 {
         anyhow::bail!("the demo generator wrote {rejected} invalid lines; this is a bug");

@@ -41,6 +41,11 @@ pub struct ImportArgs {
     /// field with the number of lines that had it.
     #[arg(long)]
     strict: bool,
+    /// Write the import's figures (lines read, loaded, unchanged, rejected per feed; duration;
+    /// when it finished) to FILE in Prometheus' text format, for a node exporter's textfile
+    /// collector. Written whole or not at all.
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
 }
 
 pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {
@@ -57,7 +62,12 @@ pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCod
             ..settings.import
         },
     };
-    let Loaded { rejected, .. } = bulk::load(settings, |conn| {
+    let Loaded {
+        rejected,
+        summaries,
+        seconds,
+        ..
+    } = bulk::load(settings, |conn| {
         let stderr = std::io::stderr();
         let mut importer = Importer::new(conn, options).report_to(stderr.lock());
         if let Some(path) = &args.rejects {
@@ -86,9 +96,32 @@ pub fn run(settings: &mut Settings, args: &ImportArgs) -> anyhow::Result<ExitCod
             }
         }
     })?;
+    if let Some(path) = &args.metrics_file {
+        write_metrics(path, &summaries, seconds)?;
+    }
     Ok(if rejected > 0 {
         ExitCode::from(EXIT_REJECTED)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The textfile, beside its final name first and then renamed over it, so that a collector
+/// never reads half of it.
+fn write_metrics(
+    path: &std::path::Path,
+    summaries: &[forloeb_gateway::ingest::FileSummary],
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let text = forloeb_gateway::metrics::import_textfile(
+        summaries,
+        seconds,
+        chrono::Utc::now().timestamp(),
+    )?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("cannot write the metrics to {}", path.display()))
 }

@@ -175,9 +175,7 @@ impl Db {
     {
         let pool = self.lane_pool().clone();
         actix_web::rt::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            let mut conn = checkout(&pool)?;
             f(&mut conn)
         })
         .await
@@ -192,9 +190,7 @@ impl Db {
     /// Synchronous access, on this lane, for the CLI (import, migrate), which has no async
     /// runtime to protect, and for threads of their own (the audit's writer).
     pub fn get(&self) -> Result<PooledConn, DbError> {
-        self.lane_pool()
-            .get()
-            .map_err(|e| DbError::Unavailable(e.to_string()))
+        checkout(self.lane_pool())
     }
 
     /// True when a connection can be had within the readiness timeout and answers `SELECT 1`.
@@ -210,6 +206,15 @@ impl Db {
         .await
         .unwrap_or(false)
     }
+}
+
+/// A connection from `pool`, timed for the metrics (a slow checkout is a request waiting for
+/// a connection).
+fn checkout(pool: &DbPool) -> Result<PooledConn, DbError> {
+    let started = std::time::Instant::now();
+    let conn = pool.get();
+    crate::metrics::pool_checkout(started.elapsed().as_secs_f64(), conn.is_ok());
+    conn.map_err(|e| DbError::Unavailable(e.to_string()))
 }
 
 #[cfg(test)]

@@ -108,6 +108,8 @@ impl FeedKind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileSummary {
     pub file: String,
+    /// Which feed the file is (`plans`, …), whatever it is called.
+    pub feed: &'static str,
     /// Non-blank lines read.
     pub read: u64,
     /// Lines that added or replaced a record.
@@ -247,6 +249,7 @@ impl<'a> Importer<'a> {
         let batch_size = self.options.batch_size;
         let mut summary = FileSummary {
             file: name.to_string(),
+            feed: kind.file_name().trim_end_matches(".ndjson"),
             ..FileSummary::default()
         };
         let mut progress = Progress::new(name, size, self.options.progress);

@@ -157,6 +157,10 @@ fn metrics_show_every_family_with_real_values() {
             "commit latency",
         ),
         ("forloeb_db_statements_total", "statements"),
+        (
+            "forloeb_db_pool_checkout_duration_seconds_count",
+            "connection checkouts",
+        ),
         ("forloeb_aggregates_data_version", "the aggregates"),
     ] {
         assert!(value(series) >= 1.0, "{what}: no {series} in\n{text}");

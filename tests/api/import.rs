@@ -681,3 +681,46 @@ fn unknown_fields_are_reported_per_file_and_strict_rejects_them() {
     );
     assert_eq!(summary(stdout.as_bytes())["clinics"], [2, 1, 0, 1, 1]);
 }
+
+/// `--metrics-file`: the import's figures per feed in Prometheus' text format, for a node
+/// exporter's textfile collector, written whole (no partial file left beside it).
+#[test]
+fn an_import_writes_its_figures_for_a_textfile_collector() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("forloeb_import.prom");
+    let (code, table, _) = import_dir(&db, &["--metrics-file", file.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(2), "the fixture has rejected lines");
+    let text = std::fs::read_to_string(&file).expect("metrics file");
+    let value = |series: &str| -> i64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    for (feed, row) in &table {
+        if feed == "unknown" {
+            continue;
+        }
+        for (result, i) in [
+            ("read", 0),
+            ("loaded", 1),
+            ("unchanged", 2),
+            ("rejected", 3),
+        ] {
+            let series = format!("forloeb_import_lines{{feed=\"{feed}\",result=\"{result}\"}} ");
+            assert_eq!(value(&series), row[i], "{series}");
+        }
+    }
+    assert!(value("forloeb_import_last_finished_timestamp_seconds ") > 1_700_000_000);
+    assert!(
+        text.contains("# TYPE forloeb_import_duration_seconds gauge"),
+        "{text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
