@@ -308,7 +308,7 @@ pub fn render(g: &Gauges) -> String {
         // Counted elsewhere as plain atomics (on every statement, where a label lookup would
         // cost); brought up to date here.
         catch_up(&m.db_statements, crate::db::statements_executed());
-        catch_up(&m.unparsable, crate::gql::unparsable_stored_values());
+        catch_up(&m.unparsable, crate::db::unparsable_stored_values());
         if let Err(e) = TextEncoder::new().encode(&m.registry.gather(), &mut out) {
             tracing::error!(error = %e, "cannot encode the metrics");
         }

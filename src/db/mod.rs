@@ -208,6 +208,19 @@ impl Db {
     }
 }
 
+/// Stored values read back that did not parse, since the process started (`/metrics`).
+static UNPARSABLE_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn unparsable_stored_values() -> u64 {
+    UNPARSABLE_STORED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts a stored value that did not parse (the reader reports it: an answer's error, or a
+/// log line where no request waits).
+pub fn count_unparsable_stored_value() {
+    UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A connection from `pool`, timed for the metrics (a slow checkout is a request waiting for
 /// a connection).
 fn checkout(pool: &DbPool) -> Result<PooledConn, DbError> {

@@ -176,7 +176,11 @@ impl Measures {
             // Stored by the import from checked values: one that does not parse now is a
             // fault of the database, counted and left out rather than guessed at.
             let Ok(list) = serde_json::from_str::<Vec<Measurement>>(&stored) else {
-                crate::gql::note_unparsable_stored_value("plan_versions.measurements");
+                crate::db::count_unparsable_stored_value();
+                tracing::error!(
+                    column = "plan_versions.measurements",
+                    "a stored value does not parse; it is left out of the quality indicators"
+                );
                 return;
             };
             for m in list {

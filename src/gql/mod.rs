@@ -256,13 +256,6 @@ pub fn db_error(e: DbError) -> async_graphql::Error {
     internal(e)
 }
 
-/// Stored values read back that did not parse, since the process started (`/metrics`).
-static UNPARSABLE_STORED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-pub fn unparsable_stored_values() -> u64 {
-    UNPARSABLE_STORED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
 /// A value read back from the database, which parsed when it was stored and must parse now:
 /// one that does not (a row written by hand, or by a bug) is logged with its column, counted,
 /// and answered as an internal error, never dropped or defaulted quietly.
@@ -273,19 +266,9 @@ pub fn stored<T, E: std::fmt::Display>(
     parsed.map_err(|e| unparsable(format!("stored {column} does not parse: {e}")))
 }
 
-/// A stored value that did not parse where no request waits for it (a snapshot build): logged
-/// with its column and counted, and the value left out.
-pub fn note_unparsable_stored_value(column: &'static str) {
-    UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::error!(
-        column,
-        "a stored value does not parse; it is left out of the aggregates"
-    );
-}
-
 /// A stored value that did not parse: counted, then an internal error.
 fn unparsable(detail: String) -> async_graphql::Error {
-    UNPARSABLE_STORED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::db::count_unparsable_stored_value();
     internal(detail)
 }
 

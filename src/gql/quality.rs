@@ -5,7 +5,10 @@ use super::{Date, PlanType, Window};
 use crate::access::{CountWindow, Disclosure, PersonCount, Rate};
 use crate::facts::metrics::year_back;
 use crate::facts::quality::{self, Cells};
-use async_graphql::{Enum, SimpleObject};
+use crate::facts::snapshot::{ClinicQuality, Snapshot};
+use async_graphql::{Context, Enum, SimpleObject};
+use chrono::NaiveDate;
+use std::sync::Arc;
 
 /// A clinical quality indicator (kvalitetsindikator), as RKKP names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -97,4 +100,20 @@ pub fn indicators(
             }
         })
         .collect()
+}
+
+/// Every clinic's indicators as of `d`: remembered by the snapshot per date, else one pass
+/// over the listed patients, admitted as counting them (each visited once per plan type).
+/// Clinics, cluster views and the totals all ask here.
+pub async fn as_of(
+    ctx: &Context<'_>,
+    snap: &Arc<Snapshot>,
+    d: NaiveDate,
+) -> super::Result<ClinicQuality> {
+    if let Some(q) = snap.remembered_quality(d) {
+        return Ok(q);
+    }
+    let snap = snap.clone();
+    let cost = (snap.listed_total() as u64).saturating_mul(3);
+    super::compute(ctx, cost, move |_| Ok(snap.quality(d))).await
 }

@@ -6,7 +6,7 @@ use crate::domain::PlanType as DomainPlanType;
 use crate::entity_part;
 use crate::facts::population::Listed;
 use crate::facts::{metrics, ClinicInfo, ClusterInfo};
-use crate::gql::quality::{indicators, QualityIndicator};
+use crate::gql::quality::{self, indicators, QualityIndicator};
 use crate::gql::{self, Date, Graph, Window};
 use crate::gql::{PlanType, Sex};
 use async_graphql::{Context, Object, SimpleObject};
@@ -265,28 +265,13 @@ impl<G: Graph> ClinicFields<G> {
         let disclosure = viewer.counts_for_clinic(self.0.ydernummer.as_str());
         let window = CountWindow::new(&disclosure, None, gql::as_of_or_today(as_of));
         let snap = gql::snapshot(ctx).await?;
-        let all = quality_as_of(ctx, &snap, window.to).await?;
+        let all = quality::as_of(ctx, &snap, window.to).await?;
         let cells = all
             .get(self.0.ydernummer.as_str())
             .copied()
             .unwrap_or_default();
         Ok(Some(indicators(&cells, &disclosure, window)))
     }
-}
-
-/// Every clinic's quality indicators as of `d`: remembered by the snapshot per date, else one
-/// pass over the listed patients (charged as counting them).
-async fn quality_as_of(
-    ctx: &Context<'_>,
-    snap: &std::sync::Arc<crate::facts::snapshot::Snapshot>,
-    d: NaiveDate,
-) -> gql::Result<crate::facts::snapshot::ClinicQuality> {
-    if let Some(q) = snap.remembered_quality(d) {
-        return Ok(q);
-    }
-    let snap = snap.clone();
-    let cost = counting_cost(snap.listed_total());
-    gql::compute(ctx, cost, move |_| Ok(snap.quality(d))).await
 }
 
 entity_part!(
@@ -331,15 +316,22 @@ impl<G: Graph> ClusterFields<G> {
         let with_quality = ctx.look_ahead().field("clinics").field("quality").exists();
         // The quality of every clinic as of the date (for its own clinicians) and as of the
         // end of its month (for everyone else).
+        // Only a clinician of one of the cluster's clinics sees exact figures: for anyone
+        // else the date's own table is not counted.
         let exact_window = CountWindow::new(&Disclosure::Exact, None, d);
         let controlled_window = CountWindow::new(&viewer.controlled(), None, d);
-        let (exact_quality, controlled_quality) = if with_quality {
-            (
-                Some(quality_as_of(ctx, &snap, exact_window.to).await?),
-                Some(quality_as_of(ctx, &snap, controlled_window.to).await?),
-            )
+        let sees_exact = listed
+            .iter()
+            .any(|(y, _)| viewer.counts_for_clinic(y).is_exact());
+        let exact_quality = if with_quality && sees_exact {
+            Some(quality::as_of(ctx, &snap, exact_window.to).await?)
         } else {
-            (None, None)
+            None
+        };
+        let controlled_quality = if with_quality {
+            Some(quality::as_of(ctx, &snap, controlled_window.to).await?)
+        } else {
+            None
         };
         let clinics = listed
             .into_iter()

@@ -6,9 +6,9 @@ use crate::access::{self, CountWindow, Disclosure, PersonCount, Rate, Subject};
 use crate::domain::{PlanType as DomainPlanType, RegionCode, Source, Ydernummer};
 use crate::facts::activity::{self, ActivityOrder, Dimension};
 use crate::facts::metrics::{self, ClinicFigures};
-use crate::facts::quality::{self, Cells};
+use crate::facts::quality::{add, Cells};
 use crate::gql::entities::{self, ClinicKey, ClusterKey};
-use crate::gql::quality::{indicators, QualityIndicator};
+use crate::gql::quality::{self, indicators, QualityIndicator};
 use crate::gql::PlanType;
 use crate::gql::{self, bad_input, db_error, stored, Date, Graph, Window};
 use crate::{entity_part, root_part};
@@ -164,19 +164,11 @@ impl<G: Graph> Rollout<G> {
         let d = gql::viewer(ctx)?.controlled();
         let window = CountWindow::new(&d, None, self.as_of);
         let snap = gql::snapshot(ctx).await?;
-        let all = match snap.remembered_quality(window.to) {
-            Some(all) => all,
-            None => {
-                let (snap, until) = (snap.clone(), window.to);
-                // One visit per listed patient and plan type, as for the populations.
-                let cost = (snap.listed_total() as u64).saturating_mul(3);
-                gql::compute(ctx, cost, move |_| Ok(snap.quality(until))).await?
-            }
-        };
+        let all = quality::as_of(ctx, &snap, window.to).await?;
         let mut total = Cells::default();
         for (y, cells) in all.iter() {
             if self.region.is_none_or(|r| snap.clinic_region(y) == Some(r)) {
-                quality::add(&mut total, cells);
+                add(&mut total, cells);
             }
         }
         Ok(indicators(&total, &d, window))

@@ -214,11 +214,22 @@ pub fn spawn_with_demo(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = spawn_app_with(tweak);
     let clinics = std::env::var("FORLOEB_TEST_DEMO_CLINICS").unwrap_or_else(|_| "60".into());
     let dir = tempfile::tempdir().expect("temp dir");
+    load_demo(
+        &app,
+        &["--clinics", &clinics],
+        &dir.path().join("demo-tokens.json"),
+    );
+    app
+}
+
+/// `forloeb demo --no-serve` into the app's database with `args`, its tokens written to
+/// `tokens_file`; returns what it printed.
+pub fn load_demo(app: &TestApp, args: &[&str], tokens_file: &std::path::Path) -> String {
     let out = forloeb()
-        .args(["demo", "--no-serve", "--clinics", &clinics, "--database"])
-        .arg(app.db.url())
+        .args(["demo", "--no-serve", "--database", app.db.url()])
+        .args(args)
         .arg("--tokens-file")
-        .arg(dir.path().join("demo-tokens.json"))
+        .arg(tokens_file)
         .output()
         .expect("demo");
     assert!(
@@ -226,7 +237,7 @@ pub fn spawn_with_demo(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    app
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn spawn_on(db: TestDb, settings: Settings) -> TestApp {

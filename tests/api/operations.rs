@@ -103,23 +103,8 @@ fn every_named_operation_answers_the_default_demo_with_its_header_and_the_demo_t
     let app = helpers::spawn_app_with(helpers::shipped_defaults);
     let dir = tempfile::tempdir().expect("temp dir");
     let tokens_file = dir.path().join("demo-tokens.json");
-    let out = helpers::forloeb()
-        .args([
-            "demo",
-            "--no-serve",
-            "--database",
-            app.db.url(),
-            "--tokens-file",
-        ])
-        .arg(&tokens_file)
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The default demo: no --clinics, so the headers' clinic and region are in it.
+    let stdout = helpers::load_demo(&app, &[], &tokens_file);
     let tokens: Value =
         serde_json::from_str(&std::fs::read_to_string(&tokens_file).expect("tokens file"))
             .expect("json");

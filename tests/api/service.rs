@@ -198,13 +198,13 @@ fn a_stored_value_that_does_not_parse_is_an_error_not_a_default() {
         .execute(&mut *conn)
         .expect("update");
     drop(conn);
-    let counted = forloeb_gateway::gql::unparsable_stored_values();
+    let counted = forloeb_gateway::db::unparsable_stored_values();
     let after = run(&service, &me, my_plans()).expect("answer");
     assert_eq!(
         after["errors"][0]["extensions"]["code"], "INTERNAL",
         "{after}"
     );
-    assert!(forloeb_gateway::gql::unparsable_stored_values() > counted);
+    assert!(forloeb_gateway::db::unparsable_stored_values() > counted);
 }
 
 /// The directory is typed as it was imported: a clinic whose stored region code no longer
@@ -247,11 +247,11 @@ fn a_directory_row_that_does_not_parse_is_an_error_not_a_missing_region() {
         .execute(&mut *conn)
         .expect("new data version");
     drop(conn);
-    let counted = forloeb_gateway::gql::unparsable_stored_values();
+    let counted = forloeb_gateway::db::unparsable_stored_values();
     let after = run(&service, &ministry, ask()).expect("answer");
     assert_eq!(
         after["errors"][0]["extensions"]["code"], "INTERNAL",
         "{after}"
     );
-    assert!(forloeb_gateway::gql::unparsable_stored_values() > counted);
+    assert!(forloeb_gateway::db::unparsable_stored_values() > counted);
 }
