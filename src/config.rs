@@ -29,6 +29,42 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub work: WorkSettings,
     pub import: ImportSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// OpenTelemetry traces (`[telemetry]`), off unless an endpoint is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The collector's OTLP/HTTP base URL; spans go to `<it>/v1/traces`. Empty: no traces.
+    pub otlp_endpoint: String,
+    #[serde(deserialize_with = "otlp_protocol")]
+    pub otlp_protocol: OtlpProtocol,
+    pub service_name: String,
+    /// Share of new traces sampled; a caller's `traceparent` decides for its own.
+    pub sample_ratio: f64,
+    /// A span per GraphQL field resolved (costly; for finding where time goes).
+    pub field_spans: bool,
+    pub export_timeout_ms: u64,
+}
+
+/// OTLP's encodings over HTTP, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    HttpProtobuf,
+    HttpJson,
+}
+
+/// `telemetry.otlp_protocol`, with the key named when it is none of the two.
+fn otlp_protocol<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OtlpProtocol, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        "http/json" => Ok(OtlpProtocol::HttpJson),
+        other => Err(serde::de::Error::custom(format!(
+            "telemetry.otlp_protocol: \"{other}\" is neither \"http/protobuf\" nor \"http/json\" \
+             (gRPC is not built in; a collector takes OTLP/HTTP on port 4318)"
+        ))),
+    }
 }
 
 /// What one line of a feed may hold (`[import]`).
@@ -475,6 +511,23 @@ impl Settings {
                 "auth.algorithms must name at least one algorithm".into(),
             ));
         }
+        let t = &self.telemetry;
+        if !(0.0..=1.0).contains(&t.sample_ratio) {
+            return Err(ConfigError::Invalid(
+                "telemetry.sample_ratio must be between 0.0 and 1.0".into(),
+            ));
+        }
+        let endpoint = t.otlp_endpoint.trim();
+        let http = ["http://", "https://"]
+            .iter()
+            .any(|p| endpoint.starts_with(p));
+        if !endpoint.is_empty() && !http {
+            return Err(ConfigError::Invalid(format!(
+                "telemetry.otlp_endpoint: \"{endpoint}\" is not an http:// or https:// URL \
+                 (the collector's OTLP/HTTP address, e.g. http://127.0.0.1:4318)"
+            )));
+        }
+        positive("telemetry.export_timeout_ms", t.export_timeout_ms)?;
         if self.database.url.expose().trim().is_empty() {
             return Err(ConfigError::Invalid(
                 "database.url must not be empty".into(),
@@ -619,6 +672,38 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn telemetry_is_off_by_default_and_its_settings_are_checked() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert!(s.telemetry.otlp_endpoint.is_empty());
+        assert_eq!(s.telemetry.otlp_protocol, OtlpProtocol::HttpProtobuf);
+        let json = Settings::load_from(
+            None,
+            env(&[
+                ("FORLOEB_TELEMETRY_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("FORLOEB_TELEMETRY_OTLP_PROTOCOL", "http/json"),
+            ]),
+        )
+        .expect("json");
+        assert_eq!(json.telemetry.otlp_protocol, OtlpProtocol::HttpJson);
+        for (key, value, named) in [
+            (
+                "FORLOEB_TELEMETRY_SAMPLE_RATIO",
+                "1.5",
+                "telemetry.sample_ratio",
+            ),
+            (
+                "FORLOEB_TELEMETRY_OTLP_ENDPOINT",
+                "127.0.0.1:4318",
+                "telemetry.otlp_endpoint",
+            ),
+            ("FORLOEB_TELEMETRY_OTLP_PROTOCOL", "grpc", "otlp_protocol"),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)])).expect_err(key);
+            assert!(err.to_string().contains(named), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -131,7 +131,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(format) = cli.log_format {
         settings.log.format = format;
     }
-    telemetry::init(settings.log.format, &settings.log.filter);
+    // Kept to the end of the command: dropping it sends the spans still queued.
+    let _telemetry = telemetry::init(
+        settings.log.format,
+        &settings.log.filter,
+        &settings.telemetry,
+    )?;
     match cli.command {
         Command::Serve(args) => serve::run(&mut settings, &args),
         Command::Migrate(args) => migrate::run(&mut settings, &args),

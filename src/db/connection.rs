@@ -106,7 +106,11 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let mut conn = self.establish()?;
-        conn.set_instrumentation(count_statements);
+        let system = match self.url {
+            DbUrl::Postgres(_) => "postgresql",
+            DbUrl::Sqlite(_) => "sqlite",
+        };
+        conn.set_instrumentation(Statements { system, open: None });
         Ok(conn)
     }
 
@@ -131,9 +135,99 @@ pub fn statements_executed() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
-fn count_statements(event: InstrumentationEvent<'_>) {
-    if let InstrumentationEvent::StartQuery { .. } = event {
-        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+/// Counts each statement, and gives it a span (`db.statement`, under the current one, when
+/// there is one: a request's database call, never a background thread's) for traces. The span
+/// names the statement's kind only (`SELECT`, `INSERT`…): its text can carry bound values.
+struct Statements {
+    system: &'static str,
+    open: Option<tracing::Span>,
+}
+
+impl diesel::connection::Instrumentation for Statements {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                STATEMENTS.fetch_add(1, Ordering::Relaxed);
+                if !tracing::Span::current().is_disabled() {
+                    let mut kind = StatementKind::default();
+                    // Stops at the first word: the rest (and the binds) is never formatted.
+                    let _ = fmt::write(&mut kind, format_args!("{query}"));
+                    self.open = Some(tracing::debug_span!(
+                        "db.statement",
+                        otel.kind = "client",
+                        otel.name = kind.name(),
+                        otel.status_code = tracing::field::Empty,
+                        db.system = self.system,
+                        db.operation = kind.name(),
+                    ));
+                }
+            }
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                if let Some(span) = self.open.take() {
+                    if error.is_some() {
+                        span.record("otel.status_code", "error");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first word of a statement, read from its text as it is formatted.
+#[derive(Default)]
+struct StatementKind {
+    word: [u8; 12],
+    len: usize,
+    done: bool,
+}
+
+impl StatementKind {
+    /// One of a fixed set of words, so that nothing of a statement's own text goes out.
+    fn name(&self) -> &'static str {
+        const KINDS: [&str; 14] = [
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "WITH",
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "SAVEPOINT",
+            "RELEASE",
+            "SET",
+            "PRAGMA",
+            "CREATE",
+            "COPY",
+        ];
+        let word = self.word.get(..self.len).unwrap_or_default();
+        KINDS
+            .into_iter()
+            .find(|k| k.as_bytes().eq_ignore_ascii_case(word))
+            .unwrap_or("OTHER")
+    }
+}
+
+impl fmt::Write for StatementKind {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b.is_ascii_whitespace() || b == b';' || b == b'(' {
+                if self.len > 0 {
+                    self.done = true;
+                }
+            } else if let Some(slot) = self.word.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            } else {
+                self.done = true;
+            }
+            if self.done {
+                // Ends the formatting early: nothing past the first word is needed.
+                return Err(fmt::Error);
+            }
+        }
+        Ok(())
     }
 }
 

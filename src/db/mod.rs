@@ -174,7 +174,11 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
         let pool = self.lane_pool().clone();
+        // The call's span (waiting for a connection, then its statements) under the request's,
+        // on the blocking thread that runs it.
+        let span = tracing::debug_span!("db");
         actix_web::rt::task::spawn_blocking(move || {
+            let _in = span.enter();
             let mut conn = checkout(&pool)?;
             f(&mut conn)
         })

@@ -21,6 +21,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 pub async fn post(
     req: HttpRequest,
@@ -134,6 +135,7 @@ async fn respond(
             state
                 .auth
                 .authenticate(value.as_bytes())
+                .instrument(tracing::debug_span!("authenticate"))
                 .await
                 .map_err(|e| ApiError::new(Code::Unauthenticated, e.to_string()))?,
         ),

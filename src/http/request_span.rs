@@ -1,7 +1,7 @@
 //! One tracing span per request, and one log line when it ends: the gateway's own request id
 //! (always new, returned in `x-request-id`; the caller's `x-request-id`, when it is sane, is
 //! logged and audited beside it as the client's, never in its place), the W3C trace id of a
-//! caller's `traceparent`, method, path, role, operation (a trusted document's name or
+//! caller's `traceparent` (continued when traces are exported, `crate::telemetry`), method, path, role, operation (a trusted document's name or
 //! `ad_hoc`), outcome, the GraphQL error codes, status and duration in milliseconds (a number).
 //! The same facts feed the request metrics (`crate::metrics`). The query string, variables,
 //! headers and bodies are never logged: GET requests carry variables in the query string.
@@ -52,18 +52,6 @@ impl RequestFacts {
 #[derive(Debug, Clone, Copy)]
 pub struct RefusedWith(pub Code);
 
-/// A W3C `traceparent`'s trace id (32 lower-case hex digits, not all zero).
-fn trace_id(req: &ServiceRequest) -> Option<String> {
-    let value = req.headers().get("traceparent")?.to_str().ok()?;
-    let mut parts = value.split('-');
-    let (_version, trace) = (parts.next()?, parts.next()?);
-    let hex = trace.len() == 32
-        && trace
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    (hex && trace.bytes().any(|b| b != b'0')).then(|| trace.to_string())
-}
-
 /// A caller-supplied id is kept only when it is short and plain, so it cannot forge log lines.
 fn accept_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
@@ -86,9 +74,12 @@ pub async fn request_span(
         "request",
         request_id = %id,
         client_request_id = client.as_deref().unwrap_or(""),
-        trace_id = trace_id(&req).as_deref().unwrap_or(""),
+        trace_id = Empty,
         method = %req.method(),
         path = %req.path(),
+        otel.name = %format_args!("{} {}", req.method(), req.path()),
+        otel.kind = "server",
+        otel.status_code = Empty,
         role = Empty,
         operation = Empty,
         outcome = Empty,
@@ -96,6 +87,9 @@ pub async fn request_span(
         status = Empty,
         duration_ms = Empty,
     );
+    if let Some(trace) = crate::telemetry::continue_trace(&span, req.headers()) {
+        span.record("trace_id", trace.as_str());
+    }
     // Only the API's requests count in the GraphQL metrics (not a 404 on another path).
     let graphql_path = req.path() == "/graphql";
     let started = Instant::now();
@@ -120,6 +114,9 @@ pub async fn request_span(
                     Code::Internal | Code::Timeout => Outcome::Error,
                     _ => Outcome::Refused,
                 });
+            }
+            if facts.outcome == Some(Outcome::Error) || res.status().is_server_error() {
+                span.record("otel.status_code", "error");
             }
             record(&span, &facts, seconds, graphql_path);
             span.in_scope(|| tracing::info!("request finished"));

@@ -1,6 +1,6 @@
 //! The schema's one field extension: every field resolution asks `access::field` first, and a
 //! nullable field whose resolver fails (or is refused) is answered as null in place, with its
-//! error.
+//! error; and, when `telemetry.field_spans` is on, each field's resolution gets a span.
 //!
 //! Why the nulls: async-graphql turns a failure *inside* a nullable value into null (its
 //! `Option` output type catches the inner error), but a resolver of a nullable field that
@@ -16,6 +16,7 @@ use async_graphql::extensions::{
 };
 use async_graphql::{Response, ServerError, ServerResult, Value};
 use std::sync::{Arc, Mutex, PoisonError};
+use tracing::Instrument;
 
 /// Registered on every schema by `schema::build` and `schema::build_subgraph`.
 pub struct Fields;
@@ -56,6 +57,15 @@ impl Extension for FieldsExtension {
     ) -> ServerResult<Option<Value>> {
         let nullable = !info.return_type.ends_with('!');
         let outcome = match access::field(ctx, &info) {
+            Ok(()) if crate::telemetry::field_spans() => {
+                // Names and the path only: never an argument's value.
+                let span = tracing::trace_span!(
+                    "field",
+                    otel.name = %format_args!("{}.{}", info.parent_type, info.name),
+                    graphql.field.path = %info.path_node,
+                );
+                next.run(ctx, info).instrument(span).await
+            }
             Ok(()) => next.run(ctx, info).await,
             Err(refused) => Err(refused),
         };

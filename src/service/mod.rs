@@ -146,6 +146,15 @@ impl GraphqlService {
 
     /// Runs one call for one caller through every stage (see the module's documentation).
     pub async fn execute(&self, caller: &Caller, call: Call) -> Result<Answer, ApiError> {
+        let admitted = tracing::debug_span!("admit").in_scope(|| self.admit(caller, call))?;
+        let trusted_name = admitted.document.trusted;
+        let mut answer = run::execute(self, caller, admitted).await?;
+        answer.trusted = trusted_name;
+        Ok(answer)
+    }
+
+    /// Stages 1 to 4: the document found, checked and parsed, and how it may run.
+    fn admit(&self, caller: &Caller, call: Call) -> Result<run::Admitted, ApiError> {
         let role = caller.principal.as_ref().map(Principal::role);
         let document = document::resolve(&self.manifest, call.query, call.document_id)?;
         let trusted = document.trusted.is_some();
@@ -178,15 +187,11 @@ impl GraphqlService {
         if admitted == Admitted::WithoutIntrospection {
             request = request.disable_introspection();
         }
-        let trusted_name = document.trusted;
-        let admitted = run::Admitted {
+        Ok(run::Admitted {
             request,
             operation_name: operation.name,
             document,
-        };
-        let mut answer = run::execute(self, caller, admitted).await?;
-        answer.trusted = trusted_name;
-        Ok(answer)
+        })
     }
 }
 

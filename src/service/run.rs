@@ -9,6 +9,7 @@ use crate::access::{AuditContext, AuditRecords, Charge, Question};
 use crate::domain::Timestamp;
 use crate::error::{ApiError, Code};
 use crate::gql;
+use tracing::Instrument;
 
 /// An operation admitted to run, with what the records of it need.
 pub struct Admitted {
@@ -85,7 +86,11 @@ async fn run_and_record(
         &service.work,
         Deadline::after(service.request_timeout),
     );
-    let mut response = service.schema.execute(request).await;
+    let mut response = service
+        .schema
+        .execute(request)
+        .instrument(tracing::debug_span!("execute"))
+        .await;
     // Turned away for capacity: the whole request is 503, to be tried again shortly.
     if request_state.work.overloaded() {
         return Err(ApiError::overloaded());
@@ -123,6 +128,7 @@ async fn run_and_record(
                     };
                     budget.charge(c, &principal, &question, &cells, now)
                 })
+                .instrument(tracing::debug_span!("question_log"))
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "question log write failed; the answer is withheld");
@@ -160,7 +166,13 @@ async fn run_and_record(
             client_operation: operation_name.as_deref(),
         };
         let written = match AuditRecords::of(&request_state.trail, principal, &asked, now) {
-            Ok(records) => service.audit.write(records).await,
+            Ok(records) => {
+                service
+                    .audit
+                    .write(records)
+                    .instrument(tracing::debug_span!("audit"))
+                    .await
+            }
             Err(e) => Err(e),
         };
         written.map_err(|e| {

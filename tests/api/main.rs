@@ -27,3 +27,4 @@ mod operations;
 mod quality;
 mod rollout;
 mod service;
+mod telemetry;

@@ -3,7 +3,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
 
 # start_federation BINARY DIR [ENV=VALUE…]: sets GATEWAY_URL, ROUTER_URL, PLANS_URL,
-# POPULATION_URL, CLUSTERS_URL, ROLLOUT_URL; stop with stop_federation.
+# POPULATION_URL, CLUSTERS_URL, ROLLOUT_URL; stop with stop_federation. With OTLP_ENDPOINT
+# set, the router and the subgraphs (each its own service.name, forloeb-<subgraph>) export
+# traces there over OTLP/HTTP JSON.
 start_federation() {
   local bin=$1 dir=$2 here
   shift 2
@@ -16,14 +18,16 @@ start_federation() {
   db=$(gateway_db "$bin" "$dir")
   for sg in plans population clusters rollout; do
     port=$(free_port)
-    env "$@" "$bin" serve --subgraph "$sg" --database "$db" --bind "127.0.0.1:$port" \
+    env "$@" FORLOEB_TELEMETRY_OTLP_ENDPOINT="${OTLP_ENDPOINT:-}" \
+      FORLOEB_TELEMETRY_OTLP_PROTOCOL=http/json FORLOEB_TELEMETRY_SERVICE_NAME="forloeb-$sg" \
+      "$bin" serve --subgraph "$sg" --database "$db" --bind "127.0.0.1:$port" \
       >"$dir/$sg.log" 2>&1 &
     FEDERATION_PIDS+=($!)
     wait_ready "http://127.0.0.1:$port" "$dir/$sg.log"
     printf -v "${sg^^}_URL" '%s' "http://127.0.0.1:$port/graphql"
   done
   port=$(free_port)
-  SUPERGRAPH="$dir/supergraph.graphql" PORT=$port PLANS_URL=$PLANS_URL \
+  SUPERGRAPH="$dir/supergraph.graphql" PORT=$port OTLP_ENDPOINT="${OTLP_ENDPOINT:-}" PLANS_URL=$PLANS_URL \
     POPULATION_URL=$POPULATION_URL CLUSTERS_URL=$CLUSTERS_URL ROLLOUT_URL=$ROLLOUT_URL \
     node "$here/router.mjs" >"$dir/router.log" 2>&1 &
   FEDERATION_PIDS+=($!)

@@ -1,28 +1,9 @@
-//! Logging. Human-readable by default, JSON on request. Every line passes through a scrubber
-//! that masks anything shaped like a CPR number or a JWT: the code never logs them on purpose,
-//! and this makes sure a mistake somewhere (an error message quoting input, say) cannot leak one.
+//! Every log line passes through a scrubber that masks anything shaped like a CPR number or a
+//! JWT: the code never logs them on purpose, and this makes sure a mistake somewhere (an error
+//! message quoting input, say) cannot leak one.
 
-use crate::config::LogFormat;
 use std::io::{self, Write};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
-
-/// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured filter.
-pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour codes only on a terminal: a log file or a collector gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .with_writer(ScrubbedStderr);
-    // A second init (tests) is harmless: the first subscriber stays.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
-}
 
 /// Writes log lines to stderr with personal identifiers masked.
 #[derive(Clone, Copy)]
