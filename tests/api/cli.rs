@@ -96,13 +96,18 @@ pub(crate) fn serve_with(db_url: &str, env: &[(&str, &str)]) -> Served {
     Served { child, addr, lines }
 }
 
-pub(crate) fn terminate(mut served: Served) -> (bool, Vec<String>) {
+pub(crate) fn terminate(served: Served) -> (bool, Vec<String>) {
     let pid = i32::try_from(served.child.id()).expect("pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGTERM,
     )
     .expect("SIGTERM");
+    wait_for_exit(served)
+}
+
+/// Waits for a served gateway to exit: whether it exited 0, and its log.
+pub(crate) fn wait_for_exit(mut served: Served) -> (bool, Vec<String>) {
     let status = served.child.wait().expect("wait");
     let lines: Vec<String> = served.lines.try_iter().collect();
     (status.success(), lines)

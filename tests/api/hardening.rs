@@ -16,7 +16,7 @@ const PATIENT: &str = "2709400129";
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// A named operation's text, from the trusted-document manifest.
-fn operation(name: &str) -> String {
+pub(crate) fn operation(name: &str) -> String {
     forloeb_gateway::trusted::Manifest::builtin()
         .by_name(name)
         .map(|d| d.text.to_string())

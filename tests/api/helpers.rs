@@ -56,6 +56,14 @@ impl TestDb {
         }
     }
 
+    /// An embedded database in a directory of its own under `parent` (a small file system,
+    /// say), whatever the suite's backend.
+    pub fn sqlite_in(parent: &std::path::Path) -> Self {
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
+        let url = dir.path().join("test.db").display().to_string();
+        Self::Sqlite { _dir: dir, url }
+    }
+
     pub fn postgres(base: &str) -> Self {
         let name = format!("forloeb_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(base).expect("connect to test PostgreSQL");

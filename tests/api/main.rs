@@ -15,6 +15,7 @@ mod auth;
 mod availability;
 mod cli;
 mod disclosure;
+mod faults;
 mod federation;
 mod fuzz;
 mod graphql_http;
