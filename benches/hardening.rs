@@ -32,11 +32,13 @@ use forloeb_gateway::config::{Secret, Settings};
 use forloeb_gateway::db::Db;
 use forloeb_gateway::domain::{Cpr, Ydernummer};
 use forloeb_gateway::trusted::document_id;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{bombs, median, percentile, post, start, Gateway};
 
 /// Threads that play phones.
 const CLIENTS: usize = 6;
@@ -45,56 +47,6 @@ const FLOODERS: usize = 2;
 /// Patients' requests a second in the adversary comparison: a busy hour of the Min Læge App
 /// (about 165,000 patients with plans) is well below it.
 const STEADY_RATE: f64 = 300.0;
-
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database: &str, env: &[(&str, &str)]) -> Gateway {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_forloeb"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FORLOEB_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .envs(env.iter().copied())
-        .args(["serve", "--bind", "127.0.0.1:0", "--database", database])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn forloeb serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep draining the log, or the server blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split('/').next().unwrap_or_default().to_string();
-                    let _ = tx.send(addr);
-                    sent = true;
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the gateway started");
-    Gateway {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
 
 /// One phone: its token, its address and what it sends.
 #[derive(Clone)]
@@ -115,40 +67,6 @@ struct Phase {
     dashboard_failures: usize,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    percentile(&v, 0.5)
-}
-
-fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &str) -> u16 {
-    match agent
-        .post(url)
-        .set("content-type", "application/json")
-        .set("authorization", &format!("Bearer {token}"))
-        .set("x-forwarded-for", address)
-        .send_string(body)
-    {
-        Ok(r) => {
-            let status = r.status();
-            let _ = r.into_string();
-            status
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let _ = r.into_string();
-            code
-        }
-        Err(_) => 0,
-    }
-}
-
-/// Normal traffic from `phones` for `seconds`, with bombs beside it when `bombs` is given.
 fn phase(gw: &Gateway, phones: &[Phone], seconds: f64, bombs: Option<(&str, &[String])>) -> Phase {
     phase_with(gw, phones, seconds, bombs, None, None)
 }
@@ -264,31 +182,6 @@ fn phase_with(
         flood: flood.into_iter().collect(),
         dashboard_failures,
     }
-}
-
-fn bombs() -> Vec<String> {
-    let rep = |s: &str, n: usize| vec![s; n].join(" ");
-    let mut deep = String::from("code");
-    for _ in 0..15 {
-        deep = format!("clusters {{ region {{ {deep} }} }}");
-    }
-    let docs = [
-        format!("{{ {} }}", (0..40).map(|i| format!("a{i}: apiVersion")).collect::<Vec<_>>().join(" ")),
-        format!("{{ regions {{ {deep} }} }}"),
-        "{ regions { ...A } } fragment A on Region { clusters { region { ...B } } } fragment B on Region { ...A }".to_string(),
-        format!("{{ {} }}", rep("a", 2100)),
-        format!("{{ regions {{ {} }} }} fragment F on Region {{ code }}", rep("...F", 60)),
-        format!("{{ apiVersion }} # {}", "x".repeat(17_000)),
-        format!("{{ {} }}", rep("apiVersion", 13)),
-        format!("{{ apiVersion {} }}", rep("@include(if: true)", 25)),
-        "{ clinics(first: 100) { patients(first: 100) { edges { node { plans { history { goals { text } } } } } } } }".to_string(),
-    ];
-    docs.iter()
-        .map(|d| serde_json::json!({ "query": d }).to_string())
-        .chain(std::iter::once(
-            r#"[{"query":"{ apiVersion }"},{"query":"{ apiVersion }"}]"#.to_string(),
-        ))
-        .collect()
 }
 
 fn main() {
