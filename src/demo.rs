@@ -234,6 +234,49 @@ impl DemoData {
             FeedKind::Patients | FeedKind::Plans | FeedKind::AppEvents => {
                 self.write_people(kind, &clinics, out)?;
             }
+            FeedKind::Delegations => self.write_delegations(&clinics, out)?,
+        }
+        Ok(())
+    }
+
+    /// Powers of attorney between the demo's patients (about one in a hundred grants one, often
+    /// to another patient with plans of their own): current ones, and of each kind that does
+    /// not hold today: ended, revoked, and starting later. From a stream of their own, so that
+    /// the other feeds stay what they were.
+    fn write_delegations(
+        &self,
+        clinics: &[(String, RegionCode, String)],
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        let mut patients = Vec::new();
+        self.write_people(FeedKind::Patients, clinics, &mut patients)?;
+        let cprs: Vec<String> = patients
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+            .filter_map(|v| v.get("cpr")?.as_str().map(str::to_string))
+            .collect();
+        if cprs.len() < 2 {
+            return Ok(());
+        }
+        let mut rng = Rng(self.seed ^ 0xDE1E);
+        for (i, grantor) in cprs.iter().enumerate().step_by(97) {
+            let delegate = loop {
+                let d = cprs.get(rng.below_as(cprs.len())).unwrap_or(grantor);
+                if d != grantor {
+                    break d;
+                }
+            };
+            // (valid_from, valid_to, revoked_on): mostly current; then ended, revoked, and
+            // one that starts in 2030.
+            let (from, to, revoked) = match i / 97 % 10 {
+                0..=6 => ("2021-06-01", None, None),
+                7 => ("2019-01-01", Some("2021-01-01"), None),
+                8 => ("2020-03-01", None, Some("2022-02-01")),
+                _ => ("2030-01-01", None, None),
+            };
+            let line = json!({"grantor": grantor, "delegate": delegate, "scope": "forloebsplaner",
+                "valid_from": from, "valid_to": to, "revoked_on": revoked});
+            writeln!(out, "{line}")?;
         }
         Ok(())
     }

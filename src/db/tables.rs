@@ -79,6 +79,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    delegations (grantor, delegate) {
+        grantor -> Text,
+        delegate -> Text,
+        scope -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        revoked_on -> Nullable<Date>,
+    }
+}
+
 diesel::joinable!(clusters -> regions (region_code));
 diesel::joinable!(clinics -> regions (region_code));
 diesel::joinable!(clinics -> clusters (cluster_id));
@@ -93,6 +104,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_versions,
     app_events,
     milestones,
+    delegations,
 );
 
 diesel::table! {

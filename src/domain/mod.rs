@@ -4,12 +4,14 @@
 mod codes;
 mod content;
 mod cpr;
+mod delegation;
 mod json;
 mod time;
 
 pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydernummer};
 pub use content::{from_stored, to_stored, Diagnosis, Goal, Measurement, StoredList};
 pub use cpr::{Cpr, Sex};
+pub use delegation::{scope as delegation_scope, Delegation, InvalidDelegation};
 pub use json::parse_unique;
 pub use time::{parse_date, IsoWeek, Timestamp};
 

@@ -71,6 +71,7 @@ feeds! {
     Clusters: "clusters.ndjson", "clusters", parse::cluster, store::clusters;
     Clinics: "clinics.ndjson", "clinics", parse::clinic, store::clinics;
     Patients: "patients.ndjson", "patients", parse::patient, store::patients;
+    Delegations: "delegations.ndjson", "delegations", parse::delegation, store::delegations;
     Plans: "plans.ndjson", "plan_versions", parse::plan, store::plans;
     AppEvents: "app_events.ndjson", "app_events", parse::app_event, store::app_events;
     Milestones: "milestones.ndjson", "milestones", parse::milestone, store::milestones;

@@ -4,8 +4,8 @@
 
 use crate::config::ImportSettings;
 use crate::domain::{
-    parse_date, to_stored, Cpr, Diagnosis, Goal, Invalid, Measurement, MeasurementCode, PlanStatus,
-    PlanType, RegionCode, Source, Timestamp, Ydernummer,
+    parse_date, to_stored, Cpr, Delegation, Diagnosis, Goal, Invalid, InvalidDelegation,
+    Measurement, MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Timestamp, Ydernummer,
 };
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -499,6 +499,45 @@ pub fn milestone(
     Ok(record)
 }
 
+/// A line of `delegations.ndjson` (DOMAIN.md, "Delegated access").
+pub fn delegation(
+    line: &str,
+    limits: &ImportSettings,
+    unknown: &mut Unknown,
+) -> Parsed<Delegation> {
+    let v = object(line)?;
+    let f = Fields::new(&v, String::new(), limits)?;
+    let grantor = f.parsed("grantor", Cpr::parse)?;
+    let delegate = f.parsed("delegate", Cpr::parse)?;
+    let scope = f.text("scope")?;
+    if scope != crate::domain::delegation_scope() {
+        return Err(f.reject(
+            "scope",
+            format!(
+                "\"{scope}\" is not a scope: the only one is \"{}\"",
+                crate::domain::delegation_scope()
+            ),
+        ));
+    }
+    let valid_from = f.date("valid_from")?;
+    let valid_to = f.opt_date("valid_to")?;
+    let revoked_on = f.opt_date("revoked_on")?;
+    f.unread(unknown);
+    Delegation::new(grantor, delegate, valid_from, valid_to, revoked_on).map_err(|e| {
+        let field = match e {
+            InvalidDelegation::ToOneself => "delegate",
+            InvalidDelegation::EndsBeforeItStarts { .. } => "valid_to",
+        };
+        // The message names the field itself; the rejection names it once.
+        let reason = e.to_string();
+        let reason = reason
+            .strip_prefix(&format!("{field}: "))
+            .unwrap_or(&reason)
+            .to_string();
+        f.reject(field, reason)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,6 +548,56 @@ mod tests {
     }
     fn clinic(line: &str) -> Parsed<ClinicRecord> {
         super::clinic(line, &ImportSettings::default(), &mut Unknown::new())
+    }
+    fn delegation(line: &str) -> Parsed<Delegation> {
+        super::delegation(line, &ImportSettings::default(), &mut Unknown::new())
+    }
+
+    #[test]
+    fn delegations_follow_the_domain_and_name_the_field() {
+        let line = r#"{"grantor": "0103521234", "delegate": "1204801236", "scope": "forloebsplaner", "valid_from": "2022-01-01", "valid_to": "2023-01-01", "revoked_on": null}"#;
+        let d = delegation(line).expect("the domain's example");
+        assert_eq!(d.grantor().as_str(), "0103521234");
+        assert_eq!(d.valid_to(), NaiveDate::from_ymd_opt(2023, 1, 1));
+        assert_eq!(d.revoked_on(), None);
+        // Absent end and revocation, and a CPR with its dash.
+        let open = delegation(
+            r#"{"grantor": "010352-1234", "delegate": "1204801236", "scope": "forloebsplaner", "valid_from": "2022-01-01"}"#,
+        )
+        .expect("open-ended");
+        assert_eq!(open.valid_to(), None);
+        for (bad, field, reason) in [
+            (
+                line.replace("1204801236", "0103521234"),
+                "delegate",
+                "own delegate",
+            ),
+            (
+                line.replace("forloebsplaner", "alt"),
+                "scope",
+                "the only one is",
+            ),
+            (line.replace("2022-01-01", "2022-02-30"), "valid_from", ""),
+            (
+                line.replace("2023-01-01", "2022-01-01"),
+                "valid_to",
+                "not after valid_from",
+            ),
+            (line.replace("1204801236", "3113501234"), "delegate", ""),
+            (
+                line.replace(r#""scope": "forloebsplaner", "#, ""),
+                "scope",
+                "missing",
+            ),
+        ] {
+            let e = delegation(&bad).expect_err(&bad);
+            assert_eq!(e.field, field, "{bad}: {e:?}");
+            assert!(e.reason.contains(reason), "{bad}: {e:?}");
+            assert!(
+                !e.reason.starts_with(field),
+                "the field is named once: {e:?}"
+            );
+        }
     }
     fn patient(line: &str) -> Parsed<PatientRecord> {
         super::patient(line, &ImportSettings::default(), &mut Unknown::new())

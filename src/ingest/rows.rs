@@ -1,7 +1,9 @@
 //! The rows the import writes, one struct per table: what `store` builds from the records and
 //! what `pg_bulk` sends in one statement per batch.
 
-use crate::db::tables::{app_events, clinics, clusters, milestones, patients, plan_versions};
+use crate::db::tables::{
+    app_events, clinics, clusters, delegations, milestones, patients, plan_versions,
+};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -75,4 +77,15 @@ pub struct MilestoneRow {
     pub text: String,
     pub planned: NaiveDate,
     pub reached: Option<NaiveDate>,
+}
+
+#[derive(Insertable, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = delegations)]
+pub struct DelegationRow {
+    pub grantor: String,
+    pub delegate: String,
+    pub scope: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub revoked_on: Option<NaiveDate>,
 }

@@ -6,11 +6,15 @@ use super::parse::{
     AppEventRecord, ClinicRecord, ClusterRecord, MilestoneRecord, PatientRecord, PlanRecord,
     Rejection,
 };
-use super::rows::{ClinicRow, ClusterRow, EventRow, MilestoneRow, PatientRow, PlanRow};
-use crate::db::tables::{app_events, clinics, clusters, milestones, patients, plan_versions};
+use super::rows::{
+    ClinicRow, ClusterRow, DelegationRow, EventRow, MilestoneRow, PatientRow, PlanRow,
+};
+use crate::db::tables::{
+    app_events, clinics, clusters, delegations, milestones, patients, plan_versions,
+};
 use crate::db::{DbConnection, DbError};
 use crate::domain::PlanType;
-use crate::domain::{Cpr, Sex};
+use crate::domain::{Cpr, Delegation, Sex};
 use crate::on_backend;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -79,17 +83,30 @@ macro_rules! insert_all {
 }
 
 /// Walks the records in order against the current state of their keys: a record equal to the
-/// state is unchanged, any other replaces it. Returns each record's outcome and the final
-/// state of every key that changed, which is what must be written.
+/// state is unchanged, any other replaces it. A record that a later one of the same batch
+/// replaces is counted unchanged and never compared: only the batch's last word on a key is
+/// written, so a file that says "granted" and then "revoked" for one key, imported again,
+/// changes nothing (rather than writing both and reporting two lines loaded). Returns each
+/// record's outcome and the final state of every key that changed, which is what must be
+/// written.
 fn settle<K: Eq + Hash + Clone, S: PartialEq>(
     mut state: HashMap<K, S>,
     records: impl IntoIterator<Item = Result<(K, S), Rejection>>,
 ) -> (Vec<Outcome>, HashMap<K, S>) {
-    let mut outcomes = Vec::new();
+    let records: Vec<Result<(K, S), Rejection>> = records.into_iter().collect();
+    let mut last: HashMap<&K, usize> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Ok((key, _)) = r {
+            last.insert(key, i);
+        }
+    }
+    let last: HashSet<usize> = last.into_values().collect();
+    let mut outcomes = Vec::with_capacity(records.len());
     let mut changed = HashSet::new();
-    for r in records {
+    for (i, r) in records.into_iter().enumerate() {
         match r {
             Err(rejection) => outcomes.push(Outcome::Rejected(rejection)),
+            Ok(_) if !last.contains(&i) => outcomes.push(Outcome::Unchanged),
             Ok((key, new)) => {
                 if state.get(&key) == Some(&new) {
                     outcomes.push(Outcome::Unchanged);
@@ -577,4 +594,60 @@ pub fn milestones(
     recs: &[MilestoneRecord],
 ) -> Result<Vec<Outcome>, DbError> {
     upsert_feed(conn, &Milestones, recs)
+}
+
+/// Delegations, keyed by (grantor, delegate): a later line for the pair replaces the row. No
+/// reference to other feeds: a power of attorney may name anyone with a CPR number.
+struct Delegations;
+
+impl UpsertFeed for Delegations {
+    type Record = Delegation;
+    type Key = (String, String);
+    type Row = DelegationRow;
+
+    fn row(&self, d: &Delegation) -> Result<DelegationRow, Rejection> {
+        Ok(DelegationRow {
+            grantor: d.grantor().as_str().to_string(),
+            delegate: d.delegate().as_str().to_string(),
+            scope: crate::domain::delegation_scope().to_string(),
+            valid_from: d.valid_from(),
+            valid_to: d.valid_to(),
+            revoked_on: d.revoked_on(),
+        })
+    }
+    fn key(row: &DelegationRow) -> (String, String) {
+        (row.grantor.clone(), row.delegate.clone())
+    }
+    fn stored(
+        conn: &mut DbConnection,
+        keys: &[(String, String)],
+    ) -> QueryResult<Vec<DelegationRow>> {
+        // By grantor in the database, by pair here (a grantor has few delegates).
+        let grantors: Vec<&str> = keys.iter().map(|(g, _)| g.as_str()).collect();
+        let wanted: HashSet<&(String, String)> = keys.iter().collect();
+        let rows: Vec<DelegationRow> = on_backend!(conn, |c| delegations::table
+            .filter(delegations::grantor.eq_any(&grantors))
+            .select(DelegationRow::as_select())
+            .load(c))?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| wanted.contains(&(r.grantor.clone(), r.delegate.clone())))
+            .collect())
+    }
+    fn upsert(conn: &mut DbConnection, row: &DelegationRow) -> QueryResult<usize> {
+        on_backend!(conn, |c| diesel::insert_into(delegations::table)
+            .values(row)
+            .on_conflict((delegations::grantor, delegations::delegate))
+            .do_update()
+            .set((
+                delegations::valid_from.eq(excluded(delegations::valid_from)),
+                delegations::valid_to.eq(excluded(delegations::valid_to)),
+                delegations::revoked_on.eq(excluded(delegations::revoked_on)),
+            ))
+            .execute(c))
+    }
+}
+
+pub fn delegations(conn: &mut DbConnection, recs: &[Delegation]) -> Result<Vec<Outcome>, DbError> {
+    upsert_feed(conn, &Delegations, recs)
 }

@@ -392,7 +392,7 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
         "{tokens}"
     );
     let first = rows(&printed);
-    assert_eq!(first.len(), 6, "six feeds");
+    assert_eq!(first.len(), 7, "seven feeds");
     assert!(first.iter().all(|r| r[3] == 0 && r[4] > 0), "{first:?}");
     let second = rows(&run());
     for (a, b) in first.iter().zip(&second) {

@@ -130,6 +130,42 @@ fn loaded_and_rejected_counts_equal_the_reference() {
     }
 }
 
+/// A later line for the same grantor and delegate replaces the earlier one: the fixture's
+/// power of attorney is revoked by its last line.
+#[test]
+fn a_later_delegation_line_replaces_the_earlier() {
+    use forloeb_gateway::db::tables::delegations;
+    let db = TestDb::new();
+    let (code, table, stderr) = import_dir(&db, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(table["delegations"][4], 1);
+    assert!(
+        stderr.contains("delegations.ndjson:1: delegate: the grantor cannot be their own"),
+        "{stderr}"
+    );
+    let handle = open(&db);
+    let mut conn = handle.get().expect("conn");
+    let stored: Vec<(String, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> =
+        on_backend!(&mut *conn, |c| delegations::table
+            .select((
+                delegations::grantor,
+                delegations::delegate,
+                delegations::valid_from,
+                delegations::revoked_on,
+            ))
+            .load(c))
+        .expect("delegations");
+    assert_eq!(
+        stored,
+        vec![(
+            "1712421073".to_string(),
+            "0201384075".to_string(),
+            chrono::NaiveDate::from_ymd_opt(2019, 4, 30).expect("day"),
+            chrono::NaiveDate::from_ymd_opt(2022, 5, 18),
+        )]
+    );
+}
+
 #[test]
 fn a_second_import_changes_nothing() {
     let db = TestDb::new();
