@@ -406,8 +406,6 @@ fn demo_loads_valid_data_and_a_second_run_changes_nothing() {
 /// person-level answer waits for its group's commit (`access::group_commit`).
 #[test]
 fn a_kill_under_load_loses_no_audit_record_of_an_answer_given() {
-    use diesel::prelude::*;
-    use forloeb_gateway::db::tables::audit_log;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().expect("tmp");
@@ -470,16 +468,7 @@ fn a_kill_under_load_loses_no_audit_record_of_an_answer_given() {
     }
     let answered = answered.lock().expect("lock").clone();
     assert!(answered.len() >= 20, "too little load: {}", answered.len());
-    let settings = crate::helpers::test_settings(&db_url);
-    let db = forloeb_gateway::db::Db::connect(&settings.database).expect("database");
-    let mut conn = db.get().expect("connection");
-    let recorded: std::collections::HashSet<String> = audit_log::table
-        .select(audit_log::client_request_id)
-        .load::<Option<String>>(&mut *conn)
-        .expect("audit")
-        .into_iter()
-        .flatten()
-        .collect();
+    let recorded = crate::helpers::audited_client_ids(&db_url);
     let lost: Vec<&String> = answered
         .iter()
         .filter(|id| !recorded.contains(*id))

@@ -7,9 +7,8 @@ use crate::cli::serve_with;
 use crate::hardening::operation;
 use crate::helpers::{self, fixture, forloeb, spawn_on, test_settings, TestApp, TestDb};
 use diesel::prelude::*;
-use forloeb_gateway::db::tables::{audit_log, plan_versions};
+use forloeb_gateway::db::tables::plan_versions;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -330,15 +329,7 @@ fn sigterm_under_load_finishes_what_is_in_flight_refuses_the_rest_and_exits_0() 
     let answered = answered.lock().expect("lock").clone();
     assert!(answered.len() >= 20, "too little load: {}", answered.len());
     // Every person-level answer given has its audit record.
-    let db = forloeb_gateway::db::Db::connect(&test_settings(&db_url).database).expect("db");
-    let mut conn = db.get().expect("conn");
-    let recorded: HashSet<String> = forloeb_gateway::on_backend!(&mut *conn, |c| audit_log::table
-        .select(audit_log::client_request_id)
-        .load::<Option<String>>(c))
-    .expect("audit")
-    .into_iter()
-    .flatten()
-    .collect();
+    let recorded = helpers::audited_client_ids(&db_url);
     assert!(recorded.contains("in-flight"));
     let lost: Vec<&String> = answered
         .iter()

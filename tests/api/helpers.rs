@@ -167,6 +167,21 @@ pub fn with_database(base: &str, name: &str) -> String {
     parts.to_url(&parts.host_port, name)
 }
 
+/// The client request ids (`x-request-id`) the audit of the database at `db_url` holds.
+pub fn audited_client_ids(db_url: &str) -> std::collections::HashSet<String> {
+    use diesel::prelude::*;
+    use forloeb_gateway::db::tables::audit_log;
+    let db = forloeb_gateway::db::Db::connect(&test_settings(db_url).database).expect("database");
+    let mut conn = db.get().expect("connection");
+    forloeb_gateway::on_backend!(&mut *conn, |c| audit_log::table
+        .select(audit_log::client_request_id)
+        .load::<Option<String>>(c))
+    .expect("audit")
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn test_settings(db_url: &str) -> Settings {
     let mut s = Settings::load_from(None, Vec::new()).expect("default settings");
     s.database.url = Secret::new(db_url);
