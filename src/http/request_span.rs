@@ -1,10 +1,11 @@
 //! One tracing span per request, and one log line when it ends: the gateway's own request id
 //! (always new, returned in `x-request-id`; the caller's `x-request-id`, when it is sane, is
 //! logged and audited beside it as the client's, never in its place), the W3C trace id of a
-//! caller's `traceparent` (continued when traces are exported, `crate::telemetry`), method, path, role, operation (a trusted document's name or
-//! `ad_hoc`), outcome, the GraphQL error codes, status and duration in milliseconds (a number).
-//! The same facts feed the request metrics (`crate::metrics`). The query string, variables,
-//! headers and bodies are never logged: GET requests carry variables in the query string.
+//! caller's `traceparent` (continued when traces are exported, `crate::telemetry`), method,
+//! path, role, operation (a trusted document's name or `ad_hoc`), outcome, the GraphQL error
+//! codes, status and duration in milliseconds (a number). The same facts feed the request
+//! metrics (`crate::metrics`). The query string, variables, headers and bodies are never
+//! logged: GET requests carry variables in the query string.
 
 use crate::auth::Role;
 use crate::error::Code;
