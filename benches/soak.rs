@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{bombs, percentile, start, Gateway};
+use support::{bombs, percentile, post_answer, start, Gateway};
 
 const THREADS: usize = 8;
 const FLOODERS: usize = 2;
@@ -69,27 +69,9 @@ struct Outcome {
 }
 
 fn send(agent: &ureq::Agent, url: &str, ask: &Ask) -> (u16, bool) {
-    let sent = agent
-        .post(url)
-        .set("content-type", "application/json")
-        .set("authorization", &format!("Bearer {}", ask.token))
-        .set("x-forwarded-for", &ask.address)
-        .send_string(&ask.body);
-    match sent {
-        Ok(r) => {
-            let status = r.status();
-            let body = r.into_string().unwrap_or_default();
-            (
-                status,
-                body.starts_with(r#"{"data":{"#) && !body.contains(r#""errors""#),
-            )
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let _ = r.into_string();
-            (code, false)
-        }
-        Err(_) => (0, false),
-    }
+    let (status, body) = post_answer(agent, url, &ask.token, &ask.address, &ask.body);
+    let clean = status == 200 && body.starts_with(r#"{"data":{"#) && !body.contains(r#""errors""#);
+    (status, clean)
 }
 
 /// The mix, in order: every 100th request's place decides its kind.

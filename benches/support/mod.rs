@@ -77,6 +77,17 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &str) -> u16 {
+    post_answer(agent, url, token, address, body).0
+}
+
+/// As `post`, with the answer's body (empty when none came).
+pub fn post_answer(
+    agent: &ureq::Agent,
+    url: &str,
+    token: &str,
+    address: &str,
+    body: &str,
+) -> (u16, String) {
     match agent
         .post(url)
         .set("content-type", "application/json")
@@ -84,16 +95,9 @@ pub fn post(agent: &ureq::Agent, url: &str, token: &str, address: &str, body: &s
         .set("x-forwarded-for", address)
         .send_string(body)
     {
-        Ok(r) => {
-            let status = r.status();
-            let _ = r.into_string();
-            status
-        }
-        Err(ureq::Error::Status(code, r)) => {
-            let _ = r.into_string();
-            code
-        }
-        Err(_) => 0,
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(_) => (0, String::new()),
     }
 }
 

@@ -23,13 +23,23 @@ pub struct Delegation {
 /// Why a delegation cannot be, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidDelegation {
-    #[error("delegate: the grantor cannot be their own delegate")]
+    #[error("the grantor cannot be their own delegate")]
     ToOneself,
-    #[error("valid_to: {valid_to} is not after valid_from {valid_from}")]
+    #[error("{valid_to} is not after valid_from {valid_from}")]
     EndsBeforeItStarts {
         valid_from: NaiveDate,
         valid_to: NaiveDate,
     },
+}
+
+impl InvalidDelegation {
+    /// The field the refusal is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::ToOneself => "delegate",
+            Self::EndsBeforeItStarts { .. } => "valid_to",
+        }
+    }
 }
 
 impl Delegation {

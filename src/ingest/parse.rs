@@ -4,8 +4,8 @@
 
 use crate::config::ImportSettings;
 use crate::domain::{
-    parse_date, to_stored, Cpr, Delegation, Diagnosis, Goal, Invalid, InvalidDelegation,
-    Measurement, MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Timestamp, Ydernummer,
+    parse_date, to_stored, Cpr, Delegation, Diagnosis, Goal, Invalid, Measurement, MeasurementCode,
+    PlanStatus, PlanType, RegionCode, Source, Timestamp, Ydernummer,
 };
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -523,19 +523,8 @@ pub fn delegation(
     let valid_to = f.opt_date("valid_to")?;
     let revoked_on = f.opt_date("revoked_on")?;
     f.unread(unknown);
-    Delegation::new(grantor, delegate, valid_from, valid_to, revoked_on).map_err(|e| {
-        let field = match e {
-            InvalidDelegation::ToOneself => "delegate",
-            InvalidDelegation::EndsBeforeItStarts { .. } => "valid_to",
-        };
-        // The message names the field itself; the rejection names it once.
-        let reason = e.to_string();
-        let reason = reason
-            .strip_prefix(&format!("{field}: "))
-            .unwrap_or(&reason)
-            .to_string();
-        f.reject(field, reason)
-    })
+    Delegation::new(grantor, delegate, valid_from, valid_to, revoked_on)
+        .map_err(|e| f.reject(e.field(), e.to_string()))
 }
 
 #[cfg(test)]

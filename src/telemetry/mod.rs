@@ -131,17 +131,8 @@ pub fn continue_trace(
             return Some(ids.trace_id().to_string());
         }
     }
-    caller_trace_id(headers)
-}
-
-/// A W3C `traceparent`'s trace id (32 lower-case hex digits, not all zero).
-fn caller_trace_id(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
-    let value = headers.get("traceparent")?.to_str().ok()?;
-    let mut parts = value.split('-');
-    let (_version, trace) = (parts.next()?, parts.next()?);
-    let hex = trace.len() == 32
-        && trace
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    (hex && trace.bytes().any(|b| b != b'0')).then(|| trace.to_string())
+    // Not exported: the caller's trace id alone, read by the same propagator.
+    let caller = otlp::caller_context(headers);
+    let ids = caller.span().span_context().clone();
+    ids.is_valid().then(|| ids.trace_id().to_string())
 }
