@@ -565,6 +565,31 @@ impl Cast {
         )
     }
 
+    /// A person who holds a power of attorney today for someone with a plan: the demo's
+    /// delegate, to show delegated access (the first such delegate by CPR number).
+    pub fn delegate(conn: &mut DbConnection) -> Result<Option<Cpr>, DbError> {
+        use crate::db::tables::{delegations, plan_versions};
+        use diesel::prelude::*;
+        let delegates: Vec<String> = delegations::table
+            .filter(diesel::dsl::exists(
+                plan_versions::table.filter(plan_versions::cpr.eq(delegations::grantor)),
+            ))
+            .select(delegations::delegate)
+            .distinct()
+            .order(delegations::delegate)
+            .load(conn)?;
+        let today = crate::access::delegation::today();
+        for d in delegates {
+            let Ok(delegate) = Cpr::parse(&d) else {
+                continue;
+            };
+            if !crate::access::delegation::holding(conn, &delegate, None, today)?.is_empty() {
+                return Ok(Some(delegate));
+            }
+        }
+        Ok(None)
+    }
+
     /// One principal per role, in the order `demo` prints them; patient, clinician and region
     /// only when the data has a cast.
     pub fn principals(cast: Option<&Self>) -> Vec<Principal> {

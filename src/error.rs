@@ -9,6 +9,7 @@ use serde_json::json;
 pub enum Code {
     BadRequest,
     BadUserInput,
+    Conflict,
     NotFound,
     MethodNotAllowed,
     NotAcceptable,
@@ -28,9 +29,10 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 18] = [
+    pub const ALL: [Code; 19] = [
         Code::BadRequest,
         Code::BadUserInput,
+        Code::Conflict,
         Code::NotFound,
         Code::MethodNotAllowed,
         Code::NotAcceptable,
@@ -58,6 +60,7 @@ impl Code {
         match self {
             Code::BadRequest => "BAD_REQUEST",
             Code::BadUserInput => "BAD_USER_INPUT",
+            Code::Conflict => "CONFLICT",
             Code::NotFound => "NOT_FOUND",
             Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Code::NotAcceptable => "NOT_ACCEPTABLE",

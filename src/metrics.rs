@@ -60,6 +60,7 @@ pub fn refusal_reason(code: Code) -> &'static str {
         Code::RequestTimeout | Code::Timeout => "timeout",
         Code::BadRequest
         | Code::BadUserInput
+        | Code::Conflict
         | Code::NotFound
         | Code::MethodNotAllowed
         | Code::NotAcceptable

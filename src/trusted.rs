@@ -10,6 +10,10 @@ use std::collections::HashMap;
 /// The operations, compiled in. A test keeps this list equal to the folder.
 const SOURCES: &[(&str, &str)] = &[
     (
+        "AddHomeMeasurement",
+        include_str!("../schema/operations/AddHomeMeasurement.graphql"),
+    ),
+    (
         "ClinicPatients",
         include_str!("../schema/operations/ClinicPatients.graphql"),
     ),
@@ -22,12 +26,20 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../schema/operations/ClusterView.graphql"),
     ),
     (
+        "EntriesSince",
+        include_str!("../schema/operations/EntriesSince.graphql"),
+    ),
+    (
         "HeartPlansBySource",
         include_str!("../schema/operations/HeartPlansBySource.graphql"),
     ),
     (
         "InviteNext",
         include_str!("../schema/operations/InviteNext.graphql"),
+    ),
+    (
+        "MarkGoal",
+        include_str!("../schema/operations/MarkGoal.graphql"),
     ),
     (
         "MyAccessLog",
@@ -54,6 +66,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../schema/operations/PlansByRegionTypeMonth.graphql"),
     ),
     (
+        "PlansIActFor",
+        include_str!("../schema/operations/PlansIActFor.graphql"),
+    ),
+    (
         "QuietClinics",
         include_str!("../schema/operations/QuietClinics.graphql"),
     ),
@@ -69,6 +85,14 @@ const SOURCES: &[(&str, &str)] = &[
         "RegionalQuality",
         include_str!("../schema/operations/RegionalQuality.graphql"),
     ),
+    (
+        "WithdrawEntry",
+        include_str!("../schema/operations/WithdrawEntry.graphql"),
+    ),
+    (
+        "WriteNote",
+        include_str!("../schema/operations/WriteNote.graphql"),
+    ),
 ];
 
 /// One trusted document.
@@ -81,6 +105,18 @@ pub struct TrustedDocument {
 }
 
 impl TrustedDocument {
+    /// "query" or "mutation", as the manifest's `type` says it.
+    pub fn kind(&self) -> &'static str {
+        let first = self
+            .text
+            .lines()
+            .find(|l| !l.starts_with('#') && !l.trim().is_empty());
+        match first {
+            Some(l) if l.starts_with("mutation") => "mutation",
+            _ => "query",
+        }
+    }
+
     /// The `# variables:` line of the document's header: JSON that runs it against the
     /// default `forloeb demo`.
     pub fn example_variables(&self) -> Option<&'static str> {
@@ -177,7 +213,7 @@ impl Manifest {
         let operations: Vec<Value> = self
             .documents
             .iter()
-            .map(|d| json!({ "id": d.id, "name": d.name, "type": "query", "body": d.text }))
+            .map(|d| json!({ "id": d.id, "name": d.name, "type": d.kind(), "body": d.text }))
             .collect();
         json!({
             "format": "apollo-persisted-query-manifest",

@@ -31,7 +31,7 @@ pub enum Roots {
 
 impl Roots {
     /// From the root field names of the selected operation (empty when it did not parse or
-    /// no operation was selected; a mutation counts as data).
+    /// no operation was selected; a subscription counts as data).
     pub fn of(parsed: bool, names: &[&str]) -> Self {
         if !parsed {
             return Self::Unparsable;

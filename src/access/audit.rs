@@ -1,7 +1,7 @@
 //! The audit trail: person-level reads are collected while a request resolves and written in
 //! one transaction before the answer leaves. If the write fails, the answer is not sent.
 
-use crate::auth::Principal;
+use crate::auth::{Actor, Principal};
 use crate::db::sql::placeholders;
 use crate::db::tables::audit_log;
 use crate::db::{DbConnection, DbError};
@@ -65,15 +65,17 @@ impl AuditTrail {
 }
 
 /// Who asked, as the audit records it: the gateway's own request id and the trusted
-/// document's name (or `ad hoc`), with what the client said kept apart and labelled.
-pub struct AuditContext<'a> {
-    pub request_id: &'a str,
+/// document's name (or `ad hoc`), with what the client said kept apart and labelled. Kept in
+/// the request's state, since a write records its audit in its own transaction.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    pub request_id: String,
     /// The trusted document's name, or None for a document of the client's own.
-    pub trusted_operation: Option<&'a str>,
+    pub trusted_operation: Option<&'static str>,
     /// The caller's x-request-id, when it sent a usable one.
-    pub client_request_id: Option<&'a str>,
+    pub client_request_id: Option<String>,
     /// The operation name the client gave its document.
-    pub client_operation: Option<&'a str>,
+    pub client_operation: Option<String>,
 }
 
 /// What `operation` says of a document that is not a trusted one.
@@ -123,10 +125,9 @@ impl AuditRecords {
     pub fn of(
         trail: &AuditTrail,
         principal: &Principal,
-        asked: &AuditContext<'_>,
+        asked: &AuditContext,
         now: Timestamp,
     ) -> Result<Self, DbError> {
-        let operation = asked.trusted_operation.unwrap_or(AD_HOC);
         let t = trail
             .inner
             .lock()
@@ -134,17 +135,9 @@ impl AuditRecords {
         let audit = t
             .subjects
             .iter()
-            .map(|(cpr, types)| AuditRow {
-                at: now.micros(),
-                request_id: asked.request_id.to_string(),
-                actor_role: principal.role().as_str().to_string(),
-                actor_sub: principal.sub.clone(),
-                actor_clinic: principal.clinic().map(|y| y.as_str().to_string()),
-                subject_cpr: cpr.clone(),
-                operation: Some(operation.to_string()),
-                types: types.iter().copied().collect::<Vec<_>>().join(","),
-                client_request_id: asked.client_request_id.map(str::to_string),
-                client_operation: asked.client_operation.map(str::to_string),
+            .map(|(cpr, types)| {
+                let types = types.iter().copied().collect::<Vec<_>>().join(",");
+                AuditRow::new(principal, asked, cpr, types, now)
             })
             .collect();
         let views = t
@@ -160,6 +153,59 @@ impl AuditRecords {
             })
             .collect();
         Ok(Self { audit, views })
+    }
+
+    /// The record of a write of `cpr`'s data of type `type_name` (a patient's entry), stored
+    /// in the write's own transaction.
+    pub fn of_write(
+        principal: &Principal,
+        asked: &AuditContext,
+        cpr: &Cpr,
+        type_name: &str,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            audit: vec![AuditRow::new(
+                principal,
+                asked,
+                cpr.as_str(),
+                type_name.to_string(),
+                now,
+            )],
+            views: Vec::new(),
+        }
+    }
+}
+
+/// What the audit says of a reader's role. A patient who reads or writes someone else's data
+/// can only be doing so under that person's power of attorney: `delegate`, which the person's
+/// access log shows as such (DOMAIN.md, "Delegated access").
+pub const DELEGATE_ROLE: &str = "delegate";
+
+impl AuditRow {
+    fn new(
+        principal: &Principal,
+        asked: &AuditContext,
+        subject: &str,
+        types: String,
+        now: Timestamp,
+    ) -> Self {
+        let role = match &principal.actor {
+            Actor::Patient(own) if own.as_str() != subject => DELEGATE_ROLE,
+            _ => principal.role().as_str(),
+        };
+        AuditRow {
+            at: now.micros(),
+            request_id: asked.request_id.clone(),
+            actor_role: role.to_string(),
+            actor_sub: principal.sub.clone(),
+            actor_clinic: principal.clinic().map(|y| y.as_str().to_string()),
+            subject_cpr: subject.to_string(),
+            operation: Some(asked.trusted_operation.unwrap_or(AD_HOC).to_string()),
+            types,
+            client_request_id: asked.client_request_id.clone(),
+            client_operation: asked.client_operation.clone(),
+        }
     }
 }
 
@@ -238,7 +284,7 @@ fn values_list(rows: usize, columns: usize) -> String {
 pub struct AccessLogEntry {
     /// When the data was read (local time, Europe/Copenhagen).
     pub at: String,
-    /// The reader's role: patient, clinician.
+    /// The reader's role: patient, delegate (a power-of-attorney holder), clinician.
     pub role: String,
     /// The clinic the reader acted for; None for the patient's own reads.
     pub clinic_id: Option<String>,

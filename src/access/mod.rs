@@ -5,6 +5,7 @@
 pub mod admission;
 mod audit;
 pub mod budget;
+pub mod delegation;
 mod disclosure;
 mod field;
 mod group_commit;
@@ -13,7 +14,10 @@ pub mod policy;
 mod scope;
 pub mod work;
 
-pub use audit::{access_log, AccessLogEntry, AuditContext, AuditRecords, AuditTrail, AD_HOC};
+pub use audit::{
+    access_log, insert as insert_audit, AccessLogEntry, AuditContext, AuditRecords, AuditTrail,
+    AD_HOC, DELEGATE_ROLE,
+};
 pub use budget::{CellBudget, Charge, Question};
 pub use disclosure::{
     BadRecordKeySecret, CellLedger, Disclosure, PersonCount, PersonSet, Rate, RecordKey,

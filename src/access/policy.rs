@@ -19,6 +19,8 @@ pub enum Reach {
     OwnRegion,
     /// Everything; person counts disclosure-controlled for regions and the ministry.
     National,
+    /// A supplier's own source: the patients' entries on plans it delivered.
+    OwnSource,
     /// Reference data without persons (names, codes, versions).
     Open,
 }
@@ -31,6 +33,7 @@ impl Reach {
             Reach::OwnCluster => "own clinic and cluster",
             Reach::OwnRegion => "own region",
             Reach::National => "national",
+            Reach::OwnSource => "own source",
             Reach::Open => "yes",
         }
     }
@@ -49,6 +52,13 @@ const PERSON: Grant = &[(P, Own), (C, OwnClinic)];
 const PATIENT: Grant = &[(P, Own)];
 /// Clinic population lists, for the clinic's own clinicians.
 const CLINIC_LIST: Grant = &[(C, OwnClinic)];
+/// The patient's own entries: written by the patient (and the people they may act for), read
+/// by them, the clinicians of the patient's clinic, and the supplier whose plan it is on.
+const ENTRY: Grant = &[(P, Own), (C, OwnClinic), (S, OwnSource)];
+/// A supplier's cursor over the entries on its plans.
+const SUPPLIER_ENTRIES: Grant = &[(S, OwnSource)];
+/// Paging, of a clinic's lists and of a supplier's entries.
+const PAGES: Grant = &[(C, OwnClinic), (S, OwnSource)];
 /// Reference data for staff: names and codes of clinics, clusters, regions.
 const STAFF: Grant = &[(C, Open), (R, Open), (M, Open)];
 /// Clinic names and codes; a patient sees the name of the clinic that made their plan.
@@ -66,6 +76,17 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ("Query", &["apiVersion"], ANY),
     ("Query", &["me", "myAccessLog"], PATIENT),
     ("Query", &["patient"], CLINIC_LIST),
+    ("Query", &["patientEntries"], SUPPLIER_ENTRIES),
+    (
+        "Mutation",
+        &[
+            "markGoal",
+            "addHomeMeasurement",
+            "writeNote",
+            "withdrawEntry",
+        ],
+        PATIENT,
+    ),
     (
         "Query",
         &[
@@ -120,11 +141,12 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
         ],
         PERSON,
     ),
+    ("Patient", &["actingFor"], PATIENT),
     ("Diagnosis", &["type", "since"], PERSON),
     (
         "CarePlan",
         &[
-            "id", "source", "planId", "type", "clinic", "current", "history",
+            "id", "source", "planId", "type", "clinic", "current", "history", "entries",
         ],
         PERSON,
     ),
@@ -142,7 +164,47 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
         ],
         PERSON,
     ),
-    ("Goal", &["text", "setOn", "achieved"], PERSON),
+    (
+        "Goal",
+        &["text", "setOn", "achieved", "patientMark"],
+        PERSON,
+    ),
+    (
+        "PatientGoalMark",
+        &["reached", "at", "byDelegate", "entry"],
+        PERSON,
+    ),
+    (
+        "PatientEntry",
+        &[
+            "id",
+            "kind",
+            "at",
+            "plan",
+            "source",
+            "planId",
+            "byDelegate",
+            "withdrawn",
+            "goalText",
+            "goalSetOn",
+            "reached",
+            "measurement",
+            "note",
+            "withdraws",
+        ],
+        ENTRY,
+    ),
+    (
+        "HomeMeasurement",
+        &["code", "label", "value", "unit", "measuredOn"],
+        ENTRY,
+    ),
+    (
+        "PatientEntryConnection",
+        &["edges", "nodes", "pageInfo"],
+        SUPPLIER_ENTRIES,
+    ),
+    ("PatientEntryEdge", &["cursor", "node"], SUPPLIER_ENTRIES),
     (
         "Measurement",
         &["code", "label", "value", "unit", "validRange", "measuredOn"],
@@ -171,7 +233,7 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     (
         "PageInfo",
         &["hasPreviousPage", "hasNextPage", "startCursor", "endCursor"],
-        CLINIC_LIST,
+        PAGES,
     ),
     (
         "ClinicActivity",
@@ -393,18 +455,47 @@ mod tests {
     }
 
     #[test]
-    fn suppliers_read_nothing_but_the_version() {
+    fn suppliers_read_nothing_but_the_version_and_the_entries_on_their_plans() {
+        let entries = [
+            "PatientEntry",
+            "HomeMeasurement",
+            "PatientEntryConnection",
+            "PatientEntryEdge",
+            "PageInfo",
+        ];
         for (ty, fields, _) in TABLE {
             for f in *fields {
-                let want = *ty == "Query" && *f == "apiVersion";
+                let want = (*ty == "Query" && matches!(*f, "apiVersion" | "patientEntries"))
+                    || entries.contains(ty);
                 assert_eq!(allows(S, ty, f), want, "{ty}.{f}");
             }
         }
     }
 
     #[test]
+    fn only_patients_write() {
+        for (ty, fields, _) in TABLE.iter().filter(|(t, _, _)| *t == "Mutation") {
+            for f in *fields {
+                for role in [C, R, M, S] {
+                    assert!(!allows(role, ty, f), "{role} may {ty}.{f}");
+                }
+                assert!(allows(P, ty, f));
+            }
+        }
+    }
+
+    #[test]
     fn person_fields_are_closed_to_region_and_ministry() {
-        for ty in ["Patient", "CarePlan", "PlanVersion", "Goal", "Measurement"] {
+        for ty in [
+            "Patient",
+            "CarePlan",
+            "PlanVersion",
+            "Goal",
+            "Measurement",
+            "PatientGoalMark",
+            "PatientEntry",
+            "HomeMeasurement",
+        ] {
             for (t, fields, _) in TABLE.iter().filter(|(t, _, _)| *t == ty) {
                 for f in *fields {
                     assert!(!allows(R, t, f) && !allows(M, t, f), "{t}.{f}");

@@ -3,7 +3,7 @@
 use super::disclosure::{CellLedger, Disclosure};
 use super::policy::{self, Reach};
 use crate::auth::{Actor, Principal, Role};
-use crate::domain::{Cpr, Ydernummer};
+use crate::domain::{Cpr, Source, Ydernummer};
 use chrono::{Datelike, NaiveDate};
 use std::sync::Arc;
 
@@ -11,11 +11,14 @@ use std::sync::Arc;
 /// cannot widen it by passing an argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// A patient: their own person-level data.
+    /// A patient: their own person-level data, and that of the people whose delegation to
+    /// them holds today (`access::delegation`).
     Person(Cpr),
     /// A clinician: patients listed at or treated by this clinic.
     Clinic(Ydernummer),
-    /// No person-level data at all (region, ministry, supplier).
+    /// A supplier: no person, only the patients' entries on plans of its own source.
+    Supplier(Source),
+    /// No person-level data at all (region, ministry).
     NoPersons,
 }
 
@@ -24,7 +27,8 @@ impl Scope {
         match &principal.actor {
             Actor::Patient(cpr) => Scope::Person(cpr.clone()),
             Actor::Clinician(y) => Scope::Clinic(y.clone()),
-            _ => Scope::NoPersons,
+            Actor::Supplier(source) => Scope::Supplier(*source),
+            Actor::Region(_) | Actor::Ministry => Scope::NoPersons,
         }
     }
 }

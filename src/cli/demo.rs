@@ -5,10 +5,11 @@ use super::serve::{self, ServeArgs};
 use anyhow::Context;
 use chrono::{Datelike, SecondsFormat};
 use clap::Args;
-use forloeb_gateway::auth::{Actor, Authenticator, Role};
+use forloeb_gateway::auth::{Actor, Authenticator, Principal, Role};
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::db::DbUrl;
 use forloeb_gateway::demo::{self, DemoData};
+use forloeb_gateway::domain::Cpr;
 use forloeb_gateway::http::console::Tab;
 use forloeb_gateway::http::cors::AllowedOrigin;
 use forloeb_gateway::ingest::ImportOptions;
@@ -63,10 +64,11 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
         anyhow::bail!("the demo generator wrote {rejected} invalid lines; this is a bug");
     }
     let cast = demo::Cast::find(&mut *db.get()?)?;
+    let delegate = demo::Cast::delegate(&mut *db.get()?)?;
     drop(db);
-    let tokens = DemoTokens::mint(settings, cast.as_ref())?;
+    let tokens = DemoTokens::mint(settings, cast.as_ref(), delegate)?;
     println!("\ndemo tokens (valid 12 hours; send as \"Authorization: Bearer <token>\"):");
-    for t in &tokens.tokens {
+    for t in tokens.tokens.iter().chain(&tokens.delegate) {
         println!("  {:<10} {}:\n             {}", t.role, t.who, t.token);
     }
     let file = args
@@ -95,6 +97,9 @@ struct DemoTokens {
     /// with a plan).
     cast: Option<CastJson>,
     tokens: Vec<DemoToken>,
+    /// A patient token of someone who holds a power of attorney (fuldmagt) today: kept apart
+    /// from `tokens`, which has one token per role.
+    delegate: Option<DemoToken>,
     #[serde(skip)]
     by_role: Vec<(Role, String)>,
 }
@@ -131,7 +136,11 @@ struct DemoToken {
 }
 
 impl DemoTokens {
-    fn mint(settings: &Settings, cast: Option<&demo::Cast>) -> anyhow::Result<Self> {
+    fn mint(
+        settings: &Settings,
+        cast: Option<&demo::Cast>,
+        delegate: Option<Cpr>,
+    ) -> anyhow::Result<Self> {
         let ttl = std::time::Duration::from_secs(12 * 3600);
         let expires_at = (chrono::Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Secs, true);
         let ids = PatientIds::new(settings.access.patient_id_key.expose())?;
@@ -147,6 +156,19 @@ impl DemoTokens {
                 token,
             });
         }
+        let delegate = delegate
+            .map(|cpr| -> anyhow::Result<DemoToken> {
+                let p = Principal::new("demo-delegate", Actor::Patient(cpr));
+                Ok(DemoToken {
+                    role: "delegate",
+                    subject: p.sub.clone(),
+                    who: "a patient who holds a power of attorney (fuldmagt) for another today \
+                          (their token is a patient token; run PlansIActFor)"
+                        .into(),
+                    token: Authenticator::mint(&settings.auth, &p, ttl)?,
+                })
+            })
+            .transpose()?;
         let cast = cast.map(|c| CastJson {
             patient_id: ids.encode(&c.patient),
             birth_year: c.birth_date.year(),
@@ -164,6 +186,7 @@ impl DemoTokens {
             expires_at,
             cast,
             tokens,
+            delegate,
             by_role,
         })
     }

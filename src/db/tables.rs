@@ -90,6 +90,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_entries (seq) {
+        seq -> BigInt,
+        id -> Text,
+        source -> Text,
+        plan_id -> Text,
+        cpr -> Text,
+        author_cpr -> Text,
+        author_sub -> Text,
+        at -> BigInt,
+        kind -> Text,
+        goal_text -> Nullable<Text>,
+        goal_set_on -> Nullable<Date>,
+        reached -> Nullable<Bool>,
+        code -> Nullable<Text>,
+        value -> Nullable<Double>,
+        measured_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+        withdraws -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(clusters -> regions (region_code));
 diesel::joinable!(clinics -> regions (region_code));
 diesel::joinable!(clinics -> clusters (cluster_id));
@@ -105,6 +127,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_events,
     milestones,
     delegations,
+    patient_entries,
 );
 
 diesel::table! {

@@ -5,6 +5,7 @@ mod codes;
 mod content;
 mod cpr;
 mod delegation;
+mod entry;
 mod json;
 mod time;
 
@@ -12,6 +13,7 @@ pub use codes::{MeasurementCode, PlanStatus, PlanType, RegionCode, Source, Ydern
 pub use content::{from_stored, to_stored, Diagnosis, Goal, Measurement, StoredList};
 pub use cpr::{Cpr, Sex};
 pub use delegation::{scope as delegation_scope, Delegation, InvalidDelegation};
+pub use entry::{EntryContent, EntryId, EntryKind, InvalidEntry, HOME_CODES, NOTE_MAX_CHARS};
 pub use json::parse_unique;
 pub use time::{parse_date, IsoWeek, Timestamp};
 

@@ -37,7 +37,7 @@ impl Subgraph {
         SHARED_ROOT_FIELDS.iter().copied().chain(
             OWNERSHIP
                 .iter()
-                .filter(move |(s, ty, _)| *s == self && *ty == "Query")
+                .filter(move |(s, ty, _)| *s == self && matches!(*ty, "Query" | "Mutation"))
                 .flat_map(|(_, _, fields)| fields.iter().copied()),
         )
     }
@@ -46,7 +46,7 @@ impl Subgraph {
     pub fn owner_of_root_field(field: &str) -> Option<Subgraph> {
         OWNERSHIP
             .iter()
-            .find(|(_, ty, fields)| *ty == "Query" && fields.contains(&field))
+            .find(|(_, ty, fields)| matches!(*ty, "Query" | "Mutation") && fields.contains(&field))
             .map(|(s, _, _)| *s)
     }
 }
@@ -84,7 +84,21 @@ pub const OWNERSHIP: &[(Subgraph, &str, &[&str])] = &[
     ),
     (Subgraph::Population, "Clinic", &["population", "quality"]),
     (Subgraph::Population, "Cluster", &["view"]),
-    (Subgraph::Plans, "Query", &["me", "myAccessLog", "patient"]),
+    (
+        Subgraph::Plans,
+        "Query",
+        &["me", "myAccessLog", "patient", "patientEntries"],
+    ),
+    (
+        Subgraph::Plans,
+        "Mutation",
+        &[
+            "markGoal",
+            "addHomeMeasurement",
+            "writeNote",
+            "withdrawEntry",
+        ],
+    ),
     (Subgraph::Plans, "Clinic", &["patients", "uninvited"]),
     (Subgraph::Plans, "Patient", &["*"]),
     (Subgraph::Plans, "CarePlan", &["*"]),

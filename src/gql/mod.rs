@@ -12,7 +12,7 @@ pub use vocabulary::{MeasurementCode, PlanStatus, PlanType, Sex, Source};
 use crate::access::work::{
     Deadline, Expired, HeavyPermit, Permit, Refusal, WorkAdmission, WorkMeter,
 };
-use crate::access::{AuditTrail, CountWindow, Viewer};
+use crate::access::{AuditContext, AuditTrail, CountWindow, Viewer};
 use crate::auth::Principal;
 use crate::db::{Db, DbError};
 use crate::error::Code;
@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct RequestState {
     pub trail: AuditTrail,
+    /// Who asked, for the audit records (a write's are written with it).
+    pub asked: AuditContext,
     /// The work this request has cost, its deadline, and whether it was turned away.
     pub work: WorkMeter,
     /// The permit of this request's aggregate work, taken by the first resolver that needs
@@ -79,9 +81,10 @@ pub async fn viewer_for(
 
 impl RequestState {
     /// Fresh state for one request, with its deadline.
-    pub fn new(deadline: Deadline) -> Self {
+    pub fn new(deadline: Deadline, asked: AuditContext) -> Self {
         RequestState {
             work: WorkMeter::new(deadline),
+            asked,
             ..RequestState::default()
         }
     }

@@ -2,6 +2,7 @@
 //! and a clinic's patient lists. Every object here is person-level: building one records the
 //! read in the request's audit trail.
 
+use super::entry_graphql::{self, EntryPage, PatientEntry, PatientGoalMark};
 use super::patient_id::PatientIds;
 use super::repo::{self, ClinicList, Listing, PlanVersionRow};
 use crate::access::{self, Scope, Viewer};
@@ -128,9 +129,11 @@ impl<G: Graph> Patient<G> {
                 }),
             }
         }
-        if let Some(own) = viewer.own_person() {
+        // Only the patient's own reads are their use of the app; a power-of-attorney
+        // holder's reads are audited, not counted as the patient's views.
+        if viewer.own_person() == Some(&self.cpr) {
             for p in &plans {
-                trail.viewed(own, p.source.as_str(), &p.plan_id);
+                trail.viewed(&self.cpr, p.source.as_str(), &p.plan_id);
             }
         }
         Ok(plans)
@@ -205,6 +208,29 @@ impl<G: Graph> Patient<G> {
             .await?
             .into_iter()
             .find(|p| p.opaque_id() == id.as_str()))
+    }
+    /// The people the signed-in patient may act for today under a digital power of attorney
+    /// (fuldmagt): each read exactly as they would read themself, and recorded in their
+    /// access log as read by their power-of-attorney holder. Empty on anyone but the
+    /// signed-in patient.
+    async fn acting_for(&self, ctx: &Context<'_>) -> gql::Result<Vec<Patient<G>>> {
+        if gql::viewer(ctx)?.own_person() != Some(&self.cpr) {
+            return Ok(Vec::new());
+        }
+        let own = self.cpr.clone();
+        let grantors = gql::db(ctx)?
+            .run(move |c| access::delegation::holding(c, &own, None, access::delegation::today()))
+            .await
+            .map_err(db_error)?;
+        let mut people = Vec::with_capacity(grantors.len());
+        for cpr in grantors {
+            // The same scoped read as any other: a delegation that stopped holding since the
+            // list was read finds nobody.
+            if let Some(p) = Patient::find(ctx, cpr).await? {
+                people.push(p);
+            }
+        }
+        Ok(people)
     }
 }
 
@@ -300,6 +326,19 @@ impl<G: Graph> CarePlan<G> {
             .map(|v| PlanVersion(v.clone(), PhantomData))
             .collect()
     }
+    /// The patient's own entries on the plan (Min Læge App), oldest first: goal marks, home
+    /// measurements, notes and withdrawals, the withdrawn ones too. Beside the clinic's
+    /// content, never mixed into it.
+    async fn entries(&self, ctx: &Context<'_>) -> gql::Result<Vec<PatientEntry>> {
+        let latest = self.latest()?;
+        Ok(
+            entry_graphql::on_plan(ctx, &latest.cpr, self.source, &self.plan_id)
+                .await?
+                .into_iter()
+                .map(PatientEntry)
+                .collect(),
+        )
+    }
 }
 
 /// One version of a care plan as it was made in the GP system.
@@ -338,9 +377,8 @@ impl<G: Graph> PlanVersion<G> {
         Ok(stored("goals", self.0.goals.items())?
             .into_iter()
             .map(|g| Goal {
-                text: g.text,
-                set_on: Date(g.set_on),
-                achieved: g.achieved,
+                goal: g,
+                plan: self.0.clone(),
             })
             .collect())
     }
@@ -363,7 +401,7 @@ impl<G: Graph> PlanVersion<G> {
     }
 }
 
-fn label(code: domain::MeasurementCode) -> &'static str {
+pub(crate) fn label(code: domain::MeasurementCode) -> &'static str {
     use domain::MeasurementCode;
     match code {
         MeasurementCode::Hba1c => "Langtidsblodsukker (HbA1c)",
@@ -379,14 +417,40 @@ fn label(code: domain::MeasurementCode) -> &'static str {
 }
 
 /// A goal (mål) the patient and the GP agreed on.
-#[derive(SimpleObject)]
 pub struct Goal {
+    goal: domain::Goal,
+    /// The version it is on (the plan and its patient, for the patient's mark).
+    plan: PlanVersionRow,
+}
+
+/// A goal (mål) the patient and the GP agreed on.
+#[Object]
+impl Goal {
     /// The goal in the patient's words.
-    pub text: String,
+    async fn text(&self) -> &str {
+        &self.goal.text
+    }
     /// When it was set.
-    pub set_on: Date,
-    /// Whether it has been reached (opnået).
-    pub achieved: bool,
+    async fn set_on(&self) -> Date {
+        Date(self.goal.set_on)
+    }
+    /// Whether it has been reached (opnået), as the clinic wrote it.
+    async fn achieved(&self) -> bool {
+        self.goal.achieved
+    }
+    /// The patient's own mark on the goal (Min Læge App), beside the clinic's `achieved`:
+    /// the latest that is not withdrawn, made on any version with the same text and date.
+    /// Null when the patient has not marked it.
+    async fn patient_mark(&self, ctx: &Context<'_>) -> gql::Result<Option<PatientGoalMark>> {
+        let on_plan =
+            entry_graphql::on_plan(ctx, &self.plan.cpr, self.plan.source, &self.plan.plan_id)
+                .await?;
+        Ok(entry_graphql::goal_mark(
+            &on_plan,
+            &self.goal.text,
+            self.goal.set_on,
+        ))
+    }
 }
 
 /// A measurement (måling) with its unit and valid range.
@@ -488,6 +552,19 @@ impl<G: Graph> PlansQuery<G> {
                 )
             })
             .map_err(db_error)
+    }
+
+    /// The patients' entries on the plans of the signed-in supplier's source, in the order
+    /// they were stored (GP systems fetch them from where they left off: `after` is the last
+    /// `endCursor` they read). Each person's entries read are audited as a supplier read.
+    async fn patient_entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100, desc = "Page size, 1–500.")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page; none for the first.")]
+        after: Option<String>,
+    ) -> gql::Result<Option<EntryPage>> {
+        entry_graphql::supplier_page(ctx, first, after).await
     }
 
     /// A patient of the clinician's clinic by CPR number. Null when the person is not a

@@ -1,6 +1,6 @@
 //! Person-level reads. Every function takes a `Scope`; there is no unscoped variant.
 
-use crate::access::Scope;
+use crate::access::{self, Scope};
 use crate::db::tables::{patients, plan_versions};
 use crate::db::{DbConnection, DbError};
 use crate::domain::{
@@ -51,20 +51,39 @@ pub struct PlanVersionRow {
     pub measurements: StoredList<Measurement>,
 }
 
-/// Of `cprs`, the ones `scope` reaches: the patient themself, or the patients of the
-/// clinician's clinic (DOMAIN.md): listed there (a population line naming the clinic with
-/// `listed: false` is not a listing), or with a plan made by it.
+/// Of `cprs`, the ones `scope` reaches: the patient themself and the people whose delegation
+/// to them holds today, or the patients of the clinician's clinic (DOMAIN.md): listed there (a
+/// population line naming the clinic with `listed: false` is not a listing), or with a plan
+/// made by it.
 pub fn persons_in_scope(
     conn: &mut DbConnection,
     scope: &Scope,
     cprs: &[String],
 ) -> Result<BTreeSet<String>, DbError> {
     match scope {
-        Scope::Person(own) => Ok(cprs
-            .iter()
-            .filter(|c| c.as_str() == own.as_str())
-            .cloned()
-            .collect()),
+        Scope::Person(own) => {
+            let mut found: BTreeSet<String> = BTreeSet::new();
+            let mut others = Vec::new();
+            for c in cprs {
+                if c.as_str() == own.as_str() {
+                    found.insert(c.clone());
+                } else {
+                    others.push(c.clone());
+                }
+            }
+            // Only a read of someone else asks for delegations: the app's own reads stay one
+            // statement.
+            if !others.is_empty() {
+                let held = access::delegation::holding(
+                    conn,
+                    own,
+                    Some(&others),
+                    access::delegation::today(),
+                )?;
+                found.extend(held.into_iter().map(|c| c.as_str().to_string()));
+            }
+            Ok(found)
+        }
         Scope::Clinic(y) => {
             let mut found: BTreeSet<String> = patients::table
                 .filter(patients::cpr.eq_any(cprs))
@@ -83,7 +102,7 @@ pub fn persons_in_scope(
             found.extend(treated);
             Ok(found)
         }
-        Scope::NoPersons => Ok(BTreeSet::new()),
+        Scope::Supplier(_) | Scope::NoPersons => Ok(BTreeSet::new()),
     }
 }
 

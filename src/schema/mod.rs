@@ -8,11 +8,12 @@ mod fields;
 mod whole;
 
 use crate::access::work::{Deadline, WorkAdmission};
-use crate::access::Viewer;
+use crate::access::{AuditContext, Viewer};
 use crate::db::Db;
 use crate::facts::snapshot::Aggregates;
 use crate::federation::Subgraph;
 use crate::gql::{self, RequestState};
+use crate::plans::entry_graphql::{EntriesDataLoader, EntriesLoader};
 use crate::plans::graphql::{PlansDataLoader, PlansLoader};
 use crate::plans::patient_id::PatientIds;
 use crate::{clusters, plans, population, rollout};
@@ -25,7 +26,11 @@ use std::sync::Arc;
 
 pub use whole::Query;
 
-pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The root of every write: the patient's entries (Min Læge App), in the plans subgraph.
+#[derive(MergedObject, Default)]
+pub struct Mutation(plans::entry_graphql::PlansMutation);
 
 /// The fields every schema has.
 #[derive(Default)]
@@ -76,12 +81,12 @@ pub struct RolloutRoot(
     rollout::graphql::RolloutEntities,
 );
 
-type Of<Q> = Schema<Q, EmptyMutation, EmptySubscription>;
+type Of<Q, M = EmptyMutation> = Schema<Q, M, EmptySubscription>;
 
 /// What a process serves: the whole graph, or one subgraph of it behind a router.
 pub enum Served {
     Gateway(GatewaySchema),
-    Plans(Of<PlansRoot>),
+    Plans(Of<PlansRoot, Mutation>),
     Population(Of<PopulationRoot>),
     Clusters(Of<ClustersRoot>),
     Rollout(Of<RolloutRoot>),
@@ -108,13 +113,21 @@ pub fn attach(
     viewer: Option<Viewer>,
     work: &Arc<WorkAdmission>,
     deadline: Deadline,
+    asked: AuditContext,
 ) -> (async_graphql::Request, Arc<RequestState>) {
-    let state = Arc::new(RequestState::new(deadline));
+    let state = Arc::new(RequestState::new(deadline, asked));
     if let Some(viewer) = viewer {
         let db = gql::lane(db, &viewer);
         request = request
             .data(PlansDataLoader::new(
                 PlansLoader {
+                    db: db.clone(),
+                    scope: viewer.scope(),
+                },
+                actix_web::rt::spawn,
+            ))
+            .data(EntriesDataLoader::new(
+                EntriesLoader {
                     db: db.clone(),
                     scope: viewer.scope(),
                 },
@@ -126,15 +139,21 @@ pub fn attach(
     (request.data(work.clone()).data(state.clone()), state)
 }
 
-fn builder<Q: ObjectType + Default + 'static>() -> SchemaBuilder<Q, EmptyMutation, EmptySubscription>
+fn builder<Q, M>() -> SchemaBuilder<Q, M, EmptySubscription>
+where
+    Q: ObjectType + Default + 'static,
+    M: ObjectType + Default + 'static,
 {
-    Schema::build(Q::default(), EmptyMutation, EmptySubscription).extension(Fields)
+    Schema::build(Q::default(), M::default(), EmptySubscription).extension(Fields)
 }
 
 /// A subgraph's schema builder: federation on.
-fn subgraph_builder<Q: ObjectType + Default + 'static>(
-) -> SchemaBuilder<Q, EmptyMutation, EmptySubscription> {
-    builder::<Q>().enable_federation()
+fn subgraph_builder<Q, M>() -> SchemaBuilder<Q, M, EmptySubscription>
+where
+    Q: ObjectType + Default + 'static,
+    M: ObjectType + Default + 'static,
+{
+    builder::<Q, M>().enable_federation()
 }
 
 /// The shared state every schema's resolvers read from the context.
@@ -145,10 +164,10 @@ struct Shared {
 }
 
 impl Shared {
-    fn finish<Q: ObjectType + 'static>(
+    fn finish<Q: ObjectType + 'static, M: ObjectType + 'static>(
         self,
-        builder: SchemaBuilder<Q, EmptyMutation, EmptySubscription>,
-    ) -> Of<Q> {
+        builder: SchemaBuilder<Q, M, EmptySubscription>,
+    ) -> Of<Q, M> {
         builder
             .data(self.db)
             .data(self.aggregates)
@@ -164,7 +183,7 @@ pub fn build(db: Db, aggregates: Arc<Aggregates>, patient_ids: PatientIds) -> Ga
         aggregates,
         patient_ids,
     }
-    .finish(builder::<Query>())
+    .finish(builder::<Query, Mutation>())
 }
 
 /// Builds one subgraph's schema, to be served alone behind a router.
@@ -181,30 +200,34 @@ pub fn build_subgraph(
     };
     match subgraph {
         Subgraph::Plans => Served::Plans(shared.finish(subgraph_builder())),
-        Subgraph::Population => Served::Population(shared.finish(subgraph_builder())),
-        Subgraph::Clusters => Served::Clusters(shared.finish(subgraph_builder())),
-        Subgraph::Rollout => Served::Rollout(shared.finish(subgraph_builder())),
+        Subgraph::Population => {
+            Served::Population(shared.finish(subgraph_builder::<_, EmptyMutation>()))
+        }
+        Subgraph::Clusters => {
+            Served::Clusters(shared.finish(subgraph_builder::<_, EmptyMutation>()))
+        }
+        Subgraph::Rollout => Served::Rollout(shared.finish(subgraph_builder::<_, EmptyMutation>())),
     }
 }
 
 /// The one-process schema's SDL without any state, for `forloeb schema` and the drift test.
 pub fn sdl() -> String {
-    builder::<Query>().finish().sdl()
+    builder::<Query, Mutation>().finish().sdl()
 }
 
 /// A subgraph's Federation v2 SDL, as its `_service { sdl }` answers it: what a router
 /// composes (`forloeb schema --subgraph NAME`, `schema/subgraphs/`).
 pub fn subgraph_sdl(subgraph: Subgraph) -> String {
-    fn of<Q: ObjectType + Default + 'static>() -> String {
-        subgraph_builder::<Q>()
+    fn of<Q: ObjectType + Default + 'static, M: ObjectType + Default + 'static>() -> String {
+        subgraph_builder::<Q, M>()
             .finish()
             .sdl_with_options(SDLExportOptions::new().federation().compose_directive())
     }
     match subgraph {
-        Subgraph::Plans => of::<PlansRoot>(),
-        Subgraph::Population => of::<PopulationRoot>(),
-        Subgraph::Clusters => of::<ClustersRoot>(),
-        Subgraph::Rollout => of::<RolloutRoot>(),
+        Subgraph::Plans => of::<PlansRoot, Mutation>(),
+        Subgraph::Population => of::<PopulationRoot, EmptyMutation>(),
+        Subgraph::Clusters => of::<ClustersRoot, EmptyMutation>(),
+        Subgraph::Rollout => of::<RolloutRoot, EmptyMutation>(),
     }
 }
 

@@ -64,7 +64,7 @@ pub struct Operation {
     pub parsed: bool,
     /// The selected operation's name, when it has one.
     pub name: Option<String>,
-    /// Its root fields (through fragments); a mutation's are one empty name. Empty when no
+    /// Its root fields (through fragments); a subscription's are one empty name. Empty when no
     /// operation is selected (validation then says why).
     pub roots: Vec<String>,
 }
@@ -108,10 +108,10 @@ pub fn inspect(
         limits::check_operation(limits, doc, &op.node, &variables).map_err(super::limit)?;
     }
     coerce_dates(&op.node, &variables)?;
-    if op.node.ty == OperationType::Query {
-        root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
-    } else {
+    if op.node.ty == OperationType::Subscription {
         operation.roots.push(String::new());
+    } else {
+        root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
     }
     operation.name = name;
     Ok(operation)

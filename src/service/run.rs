@@ -79,12 +79,19 @@ async fn run_and_record(
         .filter(|p| service.cell_budget.limit(p.role()).is_some())
         .map(|_| serde_json::to_string(&request.variables).unwrap_or_default())
         .unwrap_or_default();
+    let asked = AuditContext {
+        request_id: caller.request_id.clone(),
+        trusted_operation: document.trusted,
+        client_request_id: caller.client_request_id.clone(),
+        client_operation: operation_name.clone(),
+    };
     let (request, request_state) = crate::schema::attach(
         request,
         &service.db,
         viewer,
         &service.work,
         Deadline::after(service.request_timeout),
+        asked,
     );
     let mut response = service
         .schema
@@ -159,22 +166,17 @@ async fn run_and_record(
     {
         let views = request_state.trail.viewed_by();
         let now = Timestamp::now();
-        let asked = AuditContext {
-            request_id: &caller.request_id,
-            trusted_operation: document.trusted,
-            client_request_id: caller.client_request_id.as_deref(),
-            client_operation: operation_name.as_deref(),
-        };
-        let written = match AuditRecords::of(&request_state.trail, principal, &asked, now) {
-            Ok(records) => {
-                service
-                    .audit
-                    .write(records)
-                    .instrument(tracing::debug_span!("audit"))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let written =
+            match AuditRecords::of(&request_state.trail, principal, &request_state.asked, now) {
+                Ok(records) => {
+                    service
+                        .audit
+                        .write(records)
+                        .instrument(tracing::debug_span!("audit"))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
         written.map_err(|e| {
             tracing::error!(error = %e, "audit write failed; the answer is withheld");
             internal(

@@ -28,27 +28,60 @@ fn header<'a>(doc: &'a str, key: &str) -> &'a str {
 }
 
 /// The header's variables (which name the default demo's people and places) moved to the
-/// test feed's (tests/fixtures/feed).
-fn on_test_feed(mut vars: Value) -> Value {
-    for (key, value) in [
+/// test feed's (tests/fixtures/feed). A write's `id` is the entry's UUID, kept; its plan is an
+/// active plan of the test feed's writer (`WRITER`).
+fn on_test_feed(doc: &str, mut vars: Value) -> Value {
+    let common = [
         ("ydernummer", "586964"),
         ("cpr", "2709400129"),
-        ("id", "K1083-01"),
         ("region", "1083"),
-    ] {
+    ];
+    let reads = [("id", "K1083-01")];
+    let writes = [
+        ("plan", "KIAP:KIAP-2d418bfbb0"),
+        ("goalText", "Stoppe med at ryge"),
+        ("goalSetOn", "2022-01-19"),
+    ];
+    let moved: Vec<(&str, &str)> = if is_mutation(doc) {
+        common.iter().chain(&writes).copied().collect()
+    } else {
+        common.iter().chain(&reads).copied().collect()
+    };
+    for (key, value) in moved {
         if let Some(v) = vars.get_mut(key) {
             *v = json!(value);
         }
     }
+    recent(vars)
+}
+
+/// A home measurement's day must lie within the last year: the header's date moved to today.
+fn recent(mut vars: Value) -> Value {
+    if let Some(v) = vars.get_mut("measuredOn") {
+        *v = json!(forloeb_gateway::domain::Timestamp::now()
+            .local_date()
+            .to_string());
+    }
     vars
 }
 
-fn token_for(role: &str) -> String {
+fn is_mutation(doc: &str) -> bool {
+    doc.lines().any(|l| l.starts_with("mutation "))
+}
+
+/// The test feed's patient with an active plan (KIAP-2d418bfbb0), who makes the writes.
+const WRITER: &str = "0705353111";
+
+fn token_for(role: &str, doc: &str) -> String {
     match role {
+        "patient" if is_mutation(doc) => patient(WRITER),
         "patient" => patient("2709400129"),
         "clinician" => clinician("586964"),
         "region" => region("1083"),
         "ministry" => ministry(),
+        "supplier" => helpers::token(forloeb_gateway::auth::Actor::Supplier(
+            forloeb_gateway::domain::Source::Kiap,
+        )),
         other => panic!("unknown role {other}"),
     }
 }
@@ -66,13 +99,15 @@ fn every_named_operation_runs_with_its_role_and_only_its_named_parts() {
     assert!(ops.len() >= 10, "{ops:?}");
     for (name, doc) in &ops {
         assert!(
-            doc.contains(&format!("query {name}")),
+            doc.contains(&format!("query {name}")) || doc.contains(&format!("mutation {name}")),
             "{name}: file name and operation differ"
         );
         let role = header(doc, "role");
         let vars: Value = serde_json::from_str(header(doc, "variables")).expect("variables json");
-        let vars = on_test_feed(vars);
-        let r = app.graphql_as(&token_for(role), doc, vars.clone()).json();
+        let vars = on_test_feed(doc, vars);
+        let r = app
+            .graphql_as(&token_for(role, doc), doc, vars.clone())
+            .json();
         assert!(r["errors"].is_null(), "{name} as {role}: {r}");
         assert!(
             r["data"]
@@ -80,16 +115,18 @@ fn every_named_operation_runs_with_its_role_and_only_its_named_parts() {
                 .is_some_and(|d| d.values().all(|v| !v.is_null())),
             "{name}: {r}"
         );
-        // And a supplier gets none of it.
-        let supplier = helpers::token(forloeb_gateway::auth::Actor::Supplier(
-            forloeb_gateway::domain::Source::Kiap,
-        ));
-        let r = app.graphql_as(&supplier, doc, vars).json();
+        // And a supplier gets none of the others' (nor a region of the supplier's).
+        let other = if role == "supplier" {
+            "region"
+        } else {
+            "supplier"
+        };
+        let r = app.graphql_as(&token_for(other, doc), doc, vars).json();
         assert!(
             r["errors"]
                 .as_array()
                 .is_some_and(|e| e.iter().all(|e| e["extensions"]["code"] == "FORBIDDEN")),
-            "{name} as supplier: {r}"
+            "{name} as {other}: {r}"
         );
     }
 }
@@ -133,6 +170,7 @@ fn every_named_operation_answers_the_default_demo_with_its_header_and_the_demo_t
     for (name, doc) in operations() {
         let role = header(&doc, "role");
         let vars: Value = serde_json::from_str(header(&doc, "variables")).expect("variables json");
+        let vars = recent(vars);
         let r = app.graphql_as(&token(role), &doc, vars.clone()).json();
         assert!(r["errors"].is_null(), "{name} as {role} with {vars}: {r}");
         let data = r["data"].as_object().expect("data");

@@ -1,0 +1,2 @@
+DROP TABLE patient_entries;
+DROP FUNCTION patient_entries_append_only();
