@@ -135,6 +135,8 @@ pub struct RateLimitSettings {
     pub region: Bucket,
     pub ministry: Bucket,
     pub supplier: Bucket,
+    /// Per principal, for writes (mutations) besides the role's bucket.
+    pub writes: Bucket,
 }
 
 impl RateLimitSettings {
@@ -492,6 +494,7 @@ impl Settings {
             ("region", rl.region),
             ("ministry", rl.ministry),
             ("supplier", rl.supplier),
+            ("writes", rl.writes),
         ] {
             if !(b.per_second.is_finite() && b.per_second > 0.0) || b.burst == 0 {
                 return Err(ConfigError::Invalid(format!(

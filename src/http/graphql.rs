@@ -205,7 +205,19 @@ async fn execute(
     call: Call,
     response_type: ResponseType,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
-    let answer = state.graphql.execute(caller, call).await?;
+    let admitted = state.graphql.admit(caller, call)?;
+    // Writes pay from a budget of their own besides the user's (`rate_limit.writes`): a
+    // patient's few entries a minute, whatever their reads.
+    if let (true, Some(p)) = (
+        admitted.writes() && state.limiter.enabled(),
+        &caller.principal,
+    ) {
+        let verdict = state.limiter.check_writes(p.role(), &p.sub).await;
+        if let Some(secs) = verdict.retry_after_secs() {
+            return Err(ApiError::rate_limited(secs, "user (its writes)"));
+        }
+    }
+    let answer = state.graphql.run(caller, admitted).await?;
     note(req, |f| {
         f.operation = answer.trusted;
         for e in &answer.response.errors {

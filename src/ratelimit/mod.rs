@@ -100,6 +100,15 @@ impl RateLimiter {
         .await
     }
 
+    /// One write (a mutation) of one principal, from its write budget (`rate_limit.writes`),
+    /// hashed as `check_principal` does.
+    pub async fn check_writes(&self, role: Role, sub: &str) -> Verdict {
+        let digest = Sha256::digest(sub.as_bytes());
+        let hashed = hex::encode(digest.get(..16).unwrap_or(&digest));
+        self.take(format!("w:{role}:{hashed}"), self.settings.writes, 1)
+            .await
+    }
+
     async fn take(&self, key: String, bucket: Bucket, cost: u32) -> Verdict {
         if !self.settings.enabled {
             return Verdict::Allowed;

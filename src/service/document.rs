@@ -64,6 +64,8 @@ pub struct Operation {
     pub parsed: bool,
     /// The selected operation's name, when it has one.
     pub name: Option<String>,
+    /// A mutation: it writes, and pays from the caller's write budget as well.
+    pub writes: bool,
     /// Its root fields (through fragments); a subscription's are one empty name. Empty when no
     /// operation is selected (validation then says why).
     pub roots: Vec<String>,
@@ -114,6 +116,7 @@ pub fn inspect(
         root_fields(doc, &op.node.selection_set.node, 0, &mut operation.roots);
     }
     operation.name = name;
+    operation.writes = op.node.ty == OperationType::Mutation;
     Ok(operation)
 }
 

@@ -18,7 +18,9 @@
 mod document;
 mod run;
 
-use crate::access::admission::{self, Admitted, NotAdmitted, Roots};
+pub use run::Admitted;
+
+use crate::access::admission::{self, NotAdmitted, Roots};
 use crate::access::limits::{self, Exceeded};
 use crate::access::work::WorkAdmission;
 use crate::access::{AuditWriter, CellBudget};
@@ -146,7 +148,13 @@ impl GraphqlService {
 
     /// Runs one call for one caller through every stage (see the module's documentation).
     pub async fn execute(&self, caller: &Caller, call: Call) -> Result<Answer, ApiError> {
-        let admitted = tracing::debug_span!("admit").in_scope(|| self.admit(caller, call))?;
+        let admitted = self.admit(caller, call)?;
+        self.run(caller, admitted).await
+    }
+
+    /// Stage 5 and 6 of an admitted call (the HTTP layer charges a mutation's write budget
+    /// between the two).
+    pub async fn run(&self, caller: &Caller, admitted: Admitted) -> Result<Answer, ApiError> {
         let trusted_name = admitted.document.trusted;
         let mut answer = run::execute(self, caller, admitted).await?;
         answer.trusted = trusted_name;
@@ -154,7 +162,11 @@ impl GraphqlService {
     }
 
     /// Stages 1 to 4: the document found, checked and parsed, and how it may run.
-    fn admit(&self, caller: &Caller, call: Call) -> Result<run::Admitted, ApiError> {
+    pub fn admit(&self, caller: &Caller, call: Call) -> Result<Admitted, ApiError> {
+        tracing::debug_span!("admit").in_scope(|| self.admit_now(caller, call))
+    }
+
+    fn admit_now(&self, caller: &Caller, call: Call) -> Result<Admitted, ApiError> {
         let role = caller.principal.as_ref().map(Principal::role);
         let document = document::resolve(&self.manifest, call.query, call.document_id)?;
         let trusted = document.trusted.is_some();
@@ -184,13 +196,14 @@ impl GraphqlService {
             self.anonymous_introspection,
         )
         .map_err(not_admitted)?;
-        if admitted == Admitted::WithoutIntrospection {
+        if admitted == admission::Admitted::WithoutIntrospection {
             request = request.disable_introspection();
         }
-        Ok(run::Admitted {
+        Ok(Admitted {
             request,
             operation_name: operation.name,
             document,
+            writes: operation.writes,
         })
     }
 }

@@ -16,6 +16,14 @@ pub struct Admitted {
     pub request: async_graphql::Request,
     pub operation_name: Option<String>,
     pub document: Document,
+    pub writes: bool,
+}
+
+impl Admitted {
+    /// Whether the operation is a mutation (the HTTP layer charges the write budget).
+    pub fn writes(&self) -> bool {
+        self.writes
+    }
 }
 
 /// Runs the admitted request; stopped with TIMEOUT at `server.request_timeout_ms`.
@@ -55,6 +63,7 @@ async fn run_and_record(
         request,
         operation_name,
         document,
+        ..
     } = admitted;
     let internal = |message: &str| {
         ApiError::new(Code::Internal, message.to_string()).with_request_id(&caller.request_id)

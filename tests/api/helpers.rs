@@ -285,6 +285,20 @@ pub fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
     }
 }
 
+impl TestApp {
+    /// The server stopped and started again on the same database, with the test settings.
+    pub fn restarted(mut self) -> TestApp {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let db = std::mem::take(&mut self.db);
+        drop(self);
+        let settings = test_settings(db.url());
+        spawn_on(db, settings)
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         actix_web::rt::System::new().block_on(self.handle.stop(false));

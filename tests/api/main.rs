@@ -15,6 +15,7 @@ mod auth;
 mod availability;
 mod cli;
 mod disclosure;
+mod entries;
 mod faults;
 mod federation;
 mod fuzz;
