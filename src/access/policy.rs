@@ -3,6 +3,7 @@
 //! test walks the schema and fails on any field without a rule.
 
 use crate::auth::Role;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// How far a grant reaches: executed by `Viewer::may` for aggregates and by `Scope` for
@@ -358,12 +359,23 @@ pub const TABLE: &[(&str, &[&str], Grant)] = &[
     ),
 ];
 
+/// The table by (type, field): asked on every field of every answer, so a hash lookup rather
+/// than a walk of the table (an entry-heavy answer resolves hundreds of fields).
+static BY_FIELD: std::sync::LazyLock<HashMap<(&'static str, &'static str), Grant>> =
+    std::sync::LazyLock::new(|| {
+        let mut by = HashMap::new();
+        for (ty, fields, grant) in TABLE {
+            for field in *fields {
+                // The first rule for a field wins, as the walk of the table did.
+                by.entry((*ty, *field)).or_insert(*grant);
+            }
+        }
+        by
+    });
+
 /// The grant for one field, if any.
 pub fn grant(type_name: &str, field: &str) -> Option<Grant> {
-    TABLE
-        .iter()
-        .find(|(t, fields, _)| *t == type_name && fields.contains(&field))
-        .map(|(_, _, g)| *g)
+    BY_FIELD.get(&(type_name, field)).copied()
 }
 
 /// How far `role` reaches on `type_name.field`, if it may read it at all.

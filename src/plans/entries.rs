@@ -41,6 +41,7 @@ impl Entry {
     }
 }
 
+/// A row in the table's column order (`patient_entries::all_columns`).
 #[derive(Queryable)]
 struct EntryRow {
     seq: i64,
@@ -49,6 +50,8 @@ struct EntryRow {
     plan_id: String,
     cpr: String,
     author_cpr: String,
+    /// Kept for the audit's sake; the token subject is not part of what an entry says.
+    _author_sub: String,
     at: i64,
     kind: String,
     goal_text: Option<String>,
@@ -60,44 +63,6 @@ struct EntryRow {
     note: Option<String>,
     withdraws: Option<String>,
 }
-
-type Columns = (
-    patient_entries::seq,
-    patient_entries::id,
-    patient_entries::source,
-    patient_entries::plan_id,
-    patient_entries::cpr,
-    patient_entries::author_cpr,
-    patient_entries::at,
-    patient_entries::kind,
-    patient_entries::goal_text,
-    patient_entries::goal_set_on,
-    patient_entries::reached,
-    patient_entries::code,
-    patient_entries::value,
-    patient_entries::measured_on,
-    patient_entries::note,
-    patient_entries::withdraws,
-);
-
-const COLUMNS: Columns = (
-    patient_entries::seq,
-    patient_entries::id,
-    patient_entries::source,
-    patient_entries::plan_id,
-    patient_entries::cpr,
-    patient_entries::author_cpr,
-    patient_entries::at,
-    patient_entries::kind,
-    patient_entries::goal_text,
-    patient_entries::goal_set_on,
-    patient_entries::reached,
-    patient_entries::code,
-    patient_entries::value,
-    patient_entries::measured_on,
-    patient_entries::note,
-    patient_entries::withdraws,
-);
 
 impl TryFrom<EntryRow> for Entry {
     type Error = Invalid;
@@ -134,11 +99,9 @@ impl TryFrom<EntryRow> for Entry {
     }
 }
 
-/// The rows typed, each marked withdrawn when a stored withdrawal takes it back (one more
-/// statement, for the ids that could be).
-fn typed(conn: &mut DbConnection, rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbError> {
-    let mut entries = rows
-        .into_iter()
+/// The rows typed.
+fn parsed(rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbError> {
+    rows.into_iter()
         .map(|r| {
             Entry::try_from(r).map_err(|e| {
                 DbError::Query(DieselError::DeserializationError(
@@ -146,7 +109,13 @@ fn typed(conn: &mut DbConnection, rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbE
                 ))
             })
         })
-        .collect::<Result<Vec<Entry>, DbError>>()?;
+        .collect()
+}
+
+/// The rows typed, each marked withdrawn when a stored withdrawal takes it back (one more
+/// statement, for the ids that could be).
+fn typed(conn: &mut DbConnection, rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbError> {
+    let mut entries = parsed(rows)?;
     let candidates: Vec<&str> = entries
         .iter()
         .filter(|e| !matches!(e.content, EntryContent::Withdrawal(_)))
@@ -167,11 +136,29 @@ fn typed(conn: &mut DbConnection, rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbE
     Ok(entries)
 }
 
+/// All of some persons' entries typed, marked withdrawn from among themselves: a withdrawal is
+/// always on its entry's plan (`withdrawEntry` takes the plan from the entry), so a person's
+/// entries hold every withdrawal of them, and no statement more is needed.
+fn typed_whole(rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbError> {
+    let mut entries = parsed(rows)?;
+    let withdrawn: HashSet<String> = entries
+        .iter()
+        .filter_map(|e| match &e.content {
+            EntryContent::Withdrawal(id) => Some(id.as_str().to_string()),
+            _ => None,
+        })
+        .collect();
+    for e in &mut entries {
+        e.withdrawn = withdrawn.contains(e.id.as_str());
+    }
+    Ok(entries)
+}
+
 /// The stored entry with this id, whoever's it is (for the write path's comparison).
 fn by_id(conn: &mut DbConnection, id: &EntryId) -> Result<Option<Entry>, DbError> {
     let rows: Vec<EntryRow> = patient_entries::table
         .filter(patient_entries::id.eq(id.as_str()))
-        .select(COLUMNS)
+        .select(patient_entries::all_columns)
         .load(conn)?;
     Ok(typed(conn, rows)?.into_iter().next())
 }
@@ -254,39 +241,43 @@ pub enum Recorded {
 /// Stores `new` and its write's audit record in one transaction, or neither. An id stored
 /// before answers the stored entry when its content is the same (the app's retry after a lost
 /// answer) and a conflict when it is not.
+///
+/// The transaction writes first: on SQLite a transaction that reads before it writes cannot
+/// take the write lock once another connection has committed since its read (SQLITE_BUSY,
+/// which the busy timeout does not wait out), so "already stored?" and "already withdrawn?" are
+/// the constraints' answers (`id` and `withdraws` are unique), read back after.
 pub fn record(
     conn: &mut DbConnection,
     new: &NewEntry,
     audit: &AuditRecords,
 ) -> Result<Recorded, DbError> {
     let outcome = conn.transaction::<_, DbError, _>(|c| {
-        if let Some(stored) = by_id(c, &new.id)? {
-            return Ok(compare(stored, new));
-        }
-        if let EntryContent::Withdrawal(target) = &new.content {
-            if by_id(c, target)?.is_some_and(|t| t.withdrawn) {
-                return Ok(Recorded::AlreadyWithdrawn);
-            }
-        }
         if insert(c, new)? == 0 {
-            // Stored by a concurrent request since the lookup above.
-            let stored = by_id(c, &new.id)?
-                .ok_or_else(|| DbError::Unavailable("an entry vanished from its table".into()))?;
-            return Ok(compare(stored, new));
+            return Ok(None);
         }
         crate::access::insert_audit(c, &[audit])?;
         by_id(c, &new.id)?
-            .map(Recorded::Stored)
+            .map(|stored| Some(Recorded::Stored(stored)))
             .ok_or_else(|| DbError::Unavailable("a stored entry cannot be read back".into()))
     });
-    match outcome {
-        // The one other unique column: a concurrent withdrawal of the same entry won.
+    let withdrawn_before = match outcome {
+        Ok(Some(stored)) => return Ok(stored),
+        Ok(None) => false,
+        // The other unique column: the entry it withdraws is withdrawn already (by this
+        // withdrawal, sent again, or by another).
         Err(DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
             if matches!(new.content, EntryContent::Withdrawal(_)) =>
         {
-            Ok(Recorded::AlreadyWithdrawn)
+            true
         }
-        other => other,
+        Err(e) => return Err(e),
+    };
+    match by_id(conn, &new.id)? {
+        Some(stored) => Ok(compare(stored, new)),
+        None if withdrawn_before => Ok(Recorded::AlreadyWithdrawn),
+        None => Err(DbError::Unavailable(
+            "an entry's id was taken, but no entry has it".into(),
+        )),
     }
 }
 
@@ -365,9 +356,9 @@ pub fn entries_of(
     let rows: Vec<EntryRow> = patient_entries::table
         .filter(patient_entries::cpr.eq_any(&reach))
         .order(patient_entries::seq)
-        .select(COLUMNS)
+        .select(patient_entries::all_columns)
         .load(conn)?;
-    typed(conn, rows)
+    typed_whole(rows)
 }
 
 /// A supplier's next entries after `after` (a `seq`), oldest first: only entries on plans of
@@ -386,7 +377,7 @@ pub fn entries_since(
         .filter(patient_entries::seq.gt(after))
         .order(patient_entries::seq)
         .limit(limit)
-        .select(COLUMNS)
+        .select(patient_entries::all_columns)
         .load(conn)?;
     typed(conn, rows)
 }

@@ -43,6 +43,17 @@ impl Loader<String> for EntriesLoader {
 
 pub type EntriesDataLoader = DataLoader<EntriesLoader>;
 
+/// All of `cpr`'s entries, oldest first, loaded once per request however many plans and goals
+/// ask.
+async fn of_person(ctx: &Context<'_>, cpr: &Cpr) -> gql::Result<Arc<Vec<Entry>>> {
+    Ok(ctx
+        .data::<EntriesDataLoader>()
+        .map_err(|_| gql::internal("no entries loader"))?
+        .load_one(cpr.as_str().to_string())
+        .await?
+        .unwrap_or_default())
+}
+
 /// The entries on one plan of `cpr`, oldest first (audited as a read when there are any).
 pub async fn on_plan(
     ctx: &Context<'_>,
@@ -50,13 +61,8 @@ pub async fn on_plan(
     source: domain::Source,
     plan_id: &str,
 ) -> gql::Result<Vec<Entry>> {
-    let all = ctx
-        .data::<EntriesDataLoader>()
-        .map_err(|_| gql::internal("no entries loader"))?
-        .load_one(cpr.as_str().to_string())
+    let on: Vec<Entry> = of_person(ctx, cpr)
         .await?
-        .unwrap_or_default();
-    let on: Vec<Entry> = all
         .iter()
         .filter(|e| e.source == source && e.plan_id == plan_id)
         .cloned()
@@ -65,6 +71,39 @@ pub async fn on_plan(
         gql::state(ctx)?.trail.read(cpr, "PatientEntry");
     }
     Ok(on)
+}
+
+/// The latest mark on the goal `text`/`set_on` of a plan that is not withdrawn: it follows
+/// the goal into every version that carries the same text and date (audited as a read when
+/// there is one).
+pub async fn goal_mark(
+    ctx: &Context<'_>,
+    cpr: &Cpr,
+    (source, plan_id): (domain::Source, &str),
+    (text, set_on): (&str, chrono::NaiveDate),
+) -> gql::Result<Option<PatientGoalMark>> {
+    let all = of_person(ctx, cpr).await?;
+    let mark = all
+        .iter()
+        .rev()
+        .filter(|e| e.source == source && e.plan_id == plan_id && !e.withdrawn)
+        .find_map(|e| match &e.content {
+            EntryContent::GoalMark {
+                goal_text,
+                goal_set_on,
+                reached,
+            } if goal_text == text && *goal_set_on == set_on => Some(PatientGoalMark {
+                reached: *reached,
+                at: e.at.to_local_rfc3339(),
+                by_delegate: e.by_delegate(),
+                entry: ID(e.id.to_string()),
+            }),
+            _ => None,
+        });
+    if mark.is_some() {
+        gql::state(ctx)?.trail.read(cpr, "PatientEntry");
+    }
+    Ok(mark)
 }
 
 /// What kind of entry a patient made.
@@ -212,32 +251,6 @@ pub struct PatientGoalMark {
     pub by_delegate: bool,
     /// The entry that made the mark.
     pub entry: ID,
-}
-
-/// The latest mark on the goal `text`/`set_on` of a plan that is not withdrawn: it follows
-/// the goal into every version that carries the same text and date.
-pub fn goal_mark(
-    on_plan: &[Entry],
-    text: &str,
-    set_on: chrono::NaiveDate,
-) -> Option<PatientGoalMark> {
-    on_plan
-        .iter()
-        .rev()
-        .filter(|e| !e.withdrawn)
-        .find_map(|e| match &e.content {
-            EntryContent::GoalMark {
-                goal_text,
-                goal_set_on,
-                reached,
-            } if goal_text == text && *goal_set_on == set_on => Some(PatientGoalMark {
-                reached: *reached,
-                at: e.at.to_local_rfc3339(),
-                by_delegate: e.by_delegate(),
-                entry: ID(e.id.to_string()),
-            }),
-            _ => None,
-        })
 }
 
 /// What a plan argument that is not one of the caller's plans gets: the same as a plan that

@@ -378,7 +378,9 @@ impl<G: Graph> PlanVersion<G> {
             .into_iter()
             .map(|g| Goal {
                 goal: g,
-                plan: self.0.clone(),
+                owner: self.0.cpr.clone(),
+                source: self.0.source,
+                plan_id: self.0.plan_id.clone(),
             })
             .collect())
     }
@@ -419,8 +421,10 @@ pub(crate) fn label(code: domain::MeasurementCode) -> &'static str {
 /// A goal (mål) the patient and the GP agreed on.
 pub struct Goal {
     goal: domain::Goal,
-    /// The version it is on (the plan and its patient, for the patient's mark).
-    plan: PlanVersionRow,
+    /// The plan it is on and the plan's patient, for the patient's mark.
+    owner: Cpr,
+    source: domain::Source,
+    plan_id: String,
 }
 
 /// A goal (mål) the patient and the GP agreed on.
@@ -442,14 +446,13 @@ impl Goal {
     /// the latest that is not withdrawn, made on any version with the same text and date.
     /// Null when the patient has not marked it.
     async fn patient_mark(&self, ctx: &Context<'_>) -> gql::Result<Option<PatientGoalMark>> {
-        let on_plan =
-            entry_graphql::on_plan(ctx, &self.plan.cpr, self.plan.source, &self.plan.plan_id)
-                .await?;
-        Ok(entry_graphql::goal_mark(
-            &on_plan,
-            &self.goal.text,
-            self.goal.set_on,
-        ))
+        entry_graphql::goal_mark(
+            ctx,
+            &self.owner,
+            (self.source, &self.plan_id),
+            (&self.goal.text, self.goal.set_on),
+        )
+        .await
     }
 }
 
