@@ -728,3 +728,43 @@ fn writes_have_a_budget_of_their_own() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(count(&app, "patient_entries"), 3);
 }
+
+#[test]
+fn an_entry_whose_audit_record_cannot_be_written_is_not_stored_either() {
+    let app = loaded();
+    let me = patient(WRITER);
+    // The audit table refuses every row, as a full disk or a broken audit store would.
+    let (refuse, allow) = if app.db.is_postgres() {
+        (
+            vec![
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION 'the audit store is full'; END $$",
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+            ],
+            "DROP TRIGGER refuse_audit ON audit_log",
+        )
+    } else {
+        (
+            vec![
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+                 BEGIN SELECT RAISE(ABORT, 'the audit store is full'); END",
+            ],
+            "DROP TRIGGER refuse_audit",
+        )
+    };
+    for sql in refuse {
+        execute(&app, sql).expect(sql);
+    }
+    let r = note(&app, &me, &uuid(1), PLAN, "x");
+    assert_eq!(code(&r), "INTERNAL", "{r}");
+    assert_eq!(count(&app, "patient_entries"), 0, "neither the entry nor its record");
+    execute(&app, allow).expect(allow);
+    // The app sends it again: now both are stored.
+    let r = note(&app, &me, &uuid(1), PLAN, "x");
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(count(&app, "patient_entries"), 1);
+    assert!(audit_of(&app, WRITER)
+        .iter()
+        .any(|(role, _, types)| role == "patient" && types == "PatientEntry"));
+}

@@ -3,8 +3,10 @@
 // (field and code). Then the cross-tenant probes, and `_entities` sent straight to the plans
 // subgraph with a foreign clinician's token.
 //
+// Then a patient's write through the router.
+//
 //   ROUTER_URL=… GATEWAY_URL=… PLANS_URL=… TOKENS='{"patient":"…",…}' FOREIGN_CLINICIAN=… \
-//   node compare.mjs
+//   WRITER=… node compare.mjs
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -109,5 +111,25 @@ if (leaked || entities.body.data?._entities?.[0] !== null || !refused) {
   console.log(`_entities let a foreign clinician read: ${JSON.stringify(entities.body)}`);
 }
 
-console.log(`${checks} comparisons, ${failures} failed (${operations.length} operations × ${Object.keys(tokens).length} roles, ${probes.length} probes, 1 _entities probe)`);
+// A patient's write through the router (the plans subgraph owns Mutation), sent again to the
+// one-process gateway: the same stored entry answers both, and the plan shows it.
+const write = operations.find((op) => op.name === 'WriteNote');
+const note = {
+  id: '7f1c0de0-0000-4000-8000-00000000fed1',
+  plan: 'KIAP:KIAP-2d418bfbb0',
+  text: 'Skrevet gennem routeren.',
+};
+const routedWrite = await post(process.env.ROUTER_URL, process.env.WRITER, write.text, note);
+const directWrite = await post(process.env.GATEWAY_URL, process.env.WRITER, write.text, note);
+expectSame('WriteNote through the router, then again directly', directWrite, routedWrite);
+const mine = operations.find((op) => op.name === 'MyPlans');
+const read = await post(process.env.ROUTER_URL, process.env.WRITER, mine.text);
+checks += 1;
+const stored = (read.body.data?.me?.plans ?? []).flatMap((p) => p.entries ?? []);
+if (routedWrite.body.data?.writeNote?.id !== note.id || !stored.some((e) => e.id === note.id)) {
+  failures += 1;
+  console.log(`the routed write: ${JSON.stringify(routedWrite.body)}; read back: ${JSON.stringify(read.body).slice(0, 600)}`);
+}
+
+console.log(`${checks} comparisons, ${failures} failed (${operations.length} operations × ${Object.keys(tokens).length} roles, ${probes.length} probes, 1 _entities probe, a write)`);
 process.exit(failures > 0 ? 1 : 0);

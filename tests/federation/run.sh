@@ -26,6 +26,7 @@ start_federation "$bin" "$work" \
 ROUTER_URL=$ROUTER_URL GATEWAY_URL=$GATEWAY_URL PLANS_URL=$PLANS_URL \
   TOKENS=$(federation_tokens "$bin") \
   FOREIGN_CLINICIAN=$("$bin" token --role clinician --ydernummer 831497) \
+  WRITER=$("$bin" token --role patient --cpr 0705353111) \
   node "$here/compare.mjs" || { echo "router log:"; tail -20 "$work/router.log"; exit 1; }
 ROUTER_URL=$ROUTER_URL SPANS="$work/spans.jsonl" \
   TOKEN=$("$bin" token --role clinician --ydernummer 586964) \
