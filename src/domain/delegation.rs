@@ -130,6 +130,26 @@ mod tests {
         assert!(!open.holds_on(day("2023-01-01")), "ended that day");
     }
 
+    /// A live request decides on its Copenhagen date: at 00:30 in Copenhagen (22:30 UTC the
+    /// evening before, in summer time) it is already the day of the revocation.
+    #[test]
+    fn the_day_is_copenhagens() {
+        let d = Delegation::new(
+            cpr("0103521234"),
+            cpr("2709400129"),
+            day("2022-01-01"),
+            None,
+            Some(day("2022-06-15")),
+        )
+        .expect("valid");
+        let before = crate::domain::Timestamp::parse("2022-06-14T21:59:59Z").expect("ts");
+        let after = crate::domain::Timestamp::parse("2022-06-14T22:30:00Z").expect("ts");
+        assert_eq!(before.local_date(), day("2022-06-14"));
+        assert!(d.holds_on(before.local_date()), "23:59:59 in Copenhagen");
+        assert_eq!(after.local_date(), day("2022-06-15"));
+        assert!(!d.holds_on(after.local_date()), "00:30 in Copenhagen");
+    }
+
     #[test]
     fn refuses_oneself_and_an_empty_period() {
         let me = cpr("0103521234");
