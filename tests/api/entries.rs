@@ -758,7 +758,11 @@ fn an_entry_whose_audit_record_cannot_be_written_is_not_stored_either() {
     }
     let r = note(&app, &me, &uuid(1), PLAN, "x");
     assert_eq!(code(&r), "INTERNAL", "{r}");
-    assert_eq!(count(&app, "patient_entries"), 0, "neither the entry nor its record");
+    assert_eq!(
+        count(&app, "patient_entries"),
+        0,
+        "neither the entry nor its record"
+    );
     execute(&app, allow).expect(allow);
     // The app sends it again: now both are stored.
     let r = note(&app, &me, &uuid(1), PLAN, "x");
