@@ -618,16 +618,16 @@ impl<G: Graph> RolloutQuery<G> {
         Ok(Some(
             rows.into_iter()
                 .map(|m| {
-                    let status = match m.reached {
-                        Some(r) if r <= d => MilestoneStatus::Reached,
-                        _ if m.planned < d => MilestoneStatus::Late,
-                        _ => MilestoneStatus::Pending,
+                    let status = match m.standing_on(d) {
+                        repo::Standing::Reached => MilestoneStatus::Reached,
+                        repo::Standing::Late => MilestoneStatus::Late,
+                        repo::Standing::Pending => MilestoneStatus::Pending,
                     };
                     Milestone {
                         number: m.number,
-                        text: m.text,
                         planned: Date(m.planned),
-                        reached: m.reached.filter(|r| *r <= d).map(Date),
+                        reached: m.reached_by(d).map(Date),
+                        text: m.text,
                         status,
                     }
                 })

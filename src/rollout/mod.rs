@@ -3,5 +3,9 @@
 //! report built from the same figures.
 
 pub mod graphql;
+pub mod present;
 pub mod repo;
 pub mod report;
+pub mod report_html;
+pub mod report_text;
+mod svg;

@@ -1,6 +1,7 @@
 //! The steering group's status report (`forloeb report`): the same figures as the API, in the
-//! shape of `reference.py --report D` for machines and as tables for people.
+//! shape of `reference.py --report D` for machines; `present` lays them out for people.
 
+use super::repo::{self, MilestoneRow};
 use crate::access::RecordKeys;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{IsoWeek, RegionCode};
@@ -9,7 +10,6 @@ use crate::facts::snapshot::Snapshot;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The report: what `--format json` prints (the shape of `reference.py --report D`) and what
 /// `Display` lays out as tables for people.
@@ -22,6 +22,13 @@ pub struct Report {
     pub app_users: AppUsers,
     pub year_to_date: YearToDate,
     pub weekly: Weekly,
+    /// For people only (not in `--format json`, which keeps reference.py's shape): the
+    /// milestones, and the names of the clinics behind the inactive counts.
+    #[serde(skip)]
+    pub milestones: Vec<MilestoneRow>,
+    /// Open clinics without a plan in the 12 months, by region code: (ydernummer, name).
+    #[serde(skip)]
+    pub inactive_clinics: BTreeMap<&'static str, Vec<(String, String)>>,
 }
 
 /// The clinic figures of one area.
@@ -95,9 +102,19 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate, keys: &RecordKeys) -> Result
     let (with_plan, active) = snapshot.app_users(d, None);
     let mut region = BTreeMap::new();
     let mut ytd_region = BTreeMap::new();
+    let mut inactive_clinics = BTreeMap::new();
     for code in RegionCode::ALL {
         let r = code.as_str();
         let f = metrics::clinic_figures(dir, &windows, d, |c| c.region == *code);
+        let names = f
+            .inactive_clinics
+            .iter()
+            .map(|y| {
+                let name = dir.clinics.get(y.as_str()).map(|c| c.name.clone());
+                (y.clone(), name.unwrap_or_default())
+            })
+            .collect();
+        inactive_clinics.insert(r, names);
         region.insert(r, Figures::from(&f));
         ytd_region.insert(r, metrics::year_to_date(&days, d, |x| x.region == *code));
     }
@@ -129,64 +146,7 @@ pub fn build(conn: &mut DbConnection, d: NaiveDate, keys: &RecordKeys) -> Result
             plan_type: grouped(|x| x.plan_type.as_str()),
             source: grouped(|x| x.source.as_str()),
         },
+        milestones: repo::milestones(conn)?,
+        inactive_clinics,
     })
-}
-
-/// The report for people: one table per section, targets beside the figures.
-impl fmt::Display for Report {
-    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pct = |part: i64, whole: i64| {
-            metrics::share(part, whole).map_or("–".to_string(), |s| format!("{:.1} %", s * 100.0))
-        };
-        writeln!(out, "Forløbsplaner: status as of {}", self.as_of)?;
-        writeln!(out, "\nClinics (OK22: at least 5 new plans in the 12 months; targets 70 % on 2022-06-30, 85 % on 2022-12-31; heart plans 50 % on 2022-12-31)")?;
-        writeln!(
-            out,
-            "{:<22} {:>6} {:>7} {:>8} {:>9} {:>8} {:>8}  buckets 0 / 1-4 / 5-9 / 10-19 / 20-49 / 50+",
-            "area", "open", "OK22", "share", "inactive", "heart", "share"
-        )?;
-        let row = |out: &mut fmt::Formatter<'_>, name: &str, f: Option<&Figures>| {
-            let Some(f) = f else {
-                return Ok(());
-            };
-            let buckets: Vec<String> = metrics::BUCKETS
-                .iter()
-                .map(|(k, _, _)| f.buckets.get(k).copied().unwrap_or_default().to_string())
-                .collect();
-            writeln!(
-                out,
-                "{:<22} {:>6} {:>7} {:>8} {:>9} {:>8} {:>8}  {}",
-                name,
-                f.open_clinics,
-                f.ok22_met,
-                pct(f.ok22_met, f.open_clinics),
-                f.inactive,
-                f.heart,
-                pct(f.heart, f.open_clinics),
-                buckets.join(" / ")
-            )
-        };
-        row(out, "Danmark", Some(&self.national))?;
-        for code in RegionCode::ALL {
-            row(out, code.name(), self.region.get(code.as_str()))?;
-        }
-        writeln!(out, "\nPlans made this year (target 2022: 120,000)")?;
-        writeln!(out, "{:<22} {:>9}", "Danmark", self.year_to_date.national)?;
-        for code in RegionCode::ALL {
-            let n = self.year_to_date.region.get(code.as_str()).copied();
-            writeln!(out, "{:<22} {:>9}", code.name(), n.unwrap_or_default())?;
-        }
-        let (active, with_plan) = (self.app_users.active, self.app_users.with_plan);
-        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        writeln!(
-            out,
-            "\nActive app users (target 75 % on 2022-12-31): {active} of {with_plan} patients with a plan ({})",
-            pct(as_i64(active), as_i64(with_plan))
-        )?;
-        writeln!(out, "\nWeekly plans, national (new / maintained)")?;
-        for (week, c) in &self.weekly.national.0 {
-            writeln!(out, "{week}  {:>6} / {:>6}", c.new_plans, c.maintained)?;
-        }
-        Ok(())
-    }
 }

@@ -183,6 +183,82 @@ fn report_json_equals_the_reference() {
         text.contains("Danmark") && text.contains("Region Hovedstaden"),
         "{text}"
     );
+    // For people: the milestones with their standing, the targets, the pace still needed.
+    for words in [
+        "Milepæle (milestones)",
+        "forsinket (late)",
+        "mål (target) 70 % pr. 2022-06-30",
+        "pr. uge i de 33 uger",
+    ] {
+        assert!(text.contains(words), "{words}: {text}");
+    }
+
+    // The HTML report: one self-contained page (nothing fetched, no script), its charts, and
+    // the same figures as the JSON.
+    let html = forloeb()
+        .args([
+            "report",
+            "--as-of",
+            "2022-05-18",
+            "--format",
+            "html",
+            "--database",
+            db.url(),
+        ])
+        .output()
+        .expect("report html");
+    assert!(html.status.success());
+    let html = String::from_utf8_lossy(&html.stdout);
+    for refused in ["<script", "<link", " src=", "url(", "https://", "@import"] {
+        assert!(!html.contains(refused), "{refused} in the page");
+    }
+    assert_eq!(
+        html.matches("http://").count(),
+        html.matches("http://www.w3.org/2000/svg").count(),
+        "no address but SVG's namespace"
+    );
+    assert!(html.matches("<svg").count() >= 5, "the charts");
+    assert!(html.matches("<figcaption>").count() >= 3);
+    assert!(html.contains("forsinket (late)"));
+    let national = &want["national"];
+    for figure in [
+        format!(">{}<", national["ok22_met"]),
+        format!(">{}<", national["heart"]),
+        format!(">{}<", want["year_to_date"]["national"]),
+    ] {
+        assert!(html.contains(&figure), "{figure} not in the page");
+    }
+    // A region's report names its clinics to call; JSON with --region is refused.
+    let region = forloeb()
+        .args([
+            "report",
+            "--as-of",
+            "2022-05-18",
+            "--format",
+            "html",
+            "--region",
+            "1084",
+        ])
+        .args(["--database", db.url()])
+        .output()
+        .expect("region report");
+    let region = String::from_utf8_lossy(&region.stdout);
+    assert!(region.contains("Region Hovedstaden") && region.contains("id=\"clinics-to-call\""));
+    let refused = forloeb()
+        .args([
+            "report",
+            "--as-of",
+            "2022-05-18",
+            "--format",
+            "json",
+            "--region",
+            "1084",
+        ])
+        .args(["--database", db.url()])
+        .output()
+        .expect("json region");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--region"));
 }
 
 /// Late-arriving data shows in the next answer, and so does a patient's own read in the app.
