@@ -300,6 +300,10 @@ pub struct ServerSettings {
     pub bind: String,
     pub body_limit_bytes: usize,
     pub graphiql: bool,
+    /// Serve the rollout dashboard at /dashboard.
+    pub dashboard: bool,
+    /// The date the dashboard opens with (YYYY-MM-DD); empty: today.
+    pub dashboard_as_of: String,
     pub shutdown_timeout_secs: u64,
     pub workers: usize,
     /// Milliseconds a GraphQL request may run before it ends with TIMEOUT.
@@ -502,6 +506,12 @@ impl Settings {
                      (turn limits off with rate_limit.enabled = false)"
                 )));
             }
+        }
+        let as_of = &self.server.dashboard_as_of;
+        if !as_of.is_empty() && crate::domain::parse_date(as_of).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "server.dashboard_as_of: {as_of:?} is not a date YYYY-MM-DD (or \"\" for today)"
+            )));
         }
         let store = rl.store.expose();
         if store != "memory" && !store.starts_with("redis://") && !store.starts_with("rediss://") {

@@ -46,6 +46,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../schema/operations/MyAccessLog.graphql"),
     ),
     (
+        "MyClinic",
+        include_str!("../schema/operations/MyClinic.graphql"),
+    ),
+    (
         "MyPlans",
         include_str!("../schema/operations/MyPlans.graphql"),
     ),

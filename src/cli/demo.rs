@@ -83,6 +83,10 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
+    // The demo's data ends with 2022: the dashboard opens there rather than on an empty today.
+    if settings.server.dashboard_as_of.is_empty() {
+        settings.server.dashboard_as_of = "2022-12-31".into();
+    }
     serve::serve_with_console(settings, tokens.console_tabs())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 mod client;
 pub mod console;
 pub mod cors;
+mod dashboard;
 mod graphql;
 mod health;
 mod request;
@@ -64,6 +65,9 @@ pub fn serve(
         in_flight: client::InFlight::new(settings.server.max_requests_per_address),
     });
     let graphiql = settings.server.graphiql;
+    let dashboard = settings.server.dashboard;
+    // Checked by `Settings::validate`; an empty value is today.
+    let dashboard_as_of = crate::domain::parse_date(&settings.server.dashboard_as_of).ok();
     let origins = settings.server.cors_origins.clone();
     let metrics_addr = listeners
         .metrics
@@ -84,6 +88,9 @@ pub fn serve(
             .route("/metrics", web::get().to(health::metrics));
         if graphiql {
             app = app.service(console::routes(console_tabs.clone()));
+        }
+        if dashboard {
+            app = app.service(dashboard::routes(dashboard_as_of));
         }
         app.default_service(web::to(not_found))
             .wrap(actix_web::middleware::Condition::new(

@@ -273,6 +273,52 @@ fn graphiql_is_served_from_the_gateway_alone_and_follows_config() {
     }
 }
 
+/// The dashboard: served whole by the gateway under a strict policy, opening on the configured
+/// date, and absent with `server.dashboard = false` (or a date that is none refused at start).
+#[test]
+fn the_dashboard_is_served_whole_under_a_strict_policy_and_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.server.dashboard_as_of = "2022-05-18".into());
+    let r = app.get("/dashboard");
+    assert_eq!(r.status, 200);
+    let policy = r.header("content-security-policy").unwrap_or_default();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(r.body.contains(r#""asOf":"2022-05-18""#), "{}", r.body);
+    for (path, kind) in [
+        ("/dashboard/dashboard.js", "text/javascript"),
+        ("/dashboard/dashboard.css", "text/css"),
+    ] {
+        let r = app.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.content_type.starts_with(kind), "{path}");
+    }
+    let app = spawn_app_with(|s| s.server.dashboard = false);
+    for path in ["/dashboard", "/dashboard/dashboard.js"] {
+        assert_eq!(app.get(path).status, 404, "{path}");
+    }
+    let refused = forloeb_gateway::config::Settings::load_from(
+        None,
+        [(
+            "FORLOEB_SERVER_DASHBOARD_AS_OF".to_string(),
+            "2022-13-01".to_string(),
+        )],
+    )
+    .expect_err("not a date");
+    assert!(
+        refused.to_string().contains("server.dashboard_as_of"),
+        "{refused}"
+    );
+}
+
 /// A browser page on a listed origin may call the API (Apollo Client, urql, fetch); any other
 /// origin gets no `Access-Control-Allow-Origin`, so the browser withholds the answer; with no
 /// origins listed (the default) a preflight is refused as before.
