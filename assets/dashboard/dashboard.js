@@ -199,7 +199,11 @@
   }
 
   async function clusterView(id) {
-    const body = await ask('ClusterView', { id, asOf: $('asof').value });
+    const asOf = $('asof').value;
+    const [body, quality] = await Promise.all([
+      ask('ClusterView', { id, asOf }),
+      ask('ClusterQuality', { id, asOf }),
+    ]);
     const k = body.data && body.data.cluster;
     const target = $('cluster');
     if (!k) throw new Error((body.errors || []).map((e) => e.message).join('; ') || 'no such cluster');
@@ -209,10 +213,22 @@
         rows.push([c.clinic.name, cov.type, cell(cov.diagnosed), cell(cov.withPlan), cell(cov.rate, true)]);
       }
     }
-    const view = section(`Klynge ${k.name}: dækning (coverage)`,
-      table('coverage', ['klinik', 'type', 'diagnosticeret', 'med plan', 'dækning'], rows), source());
+    const q = quality.data && quality.data.cluster;
+    const qualityRows = [];
+    for (const c of (q && q.view && q.view.clinics) || []) {
+      for (const i of c.quality || []) {
+        qualityRows.push([c.clinic.name, i.indicator, cell(i.numerator), cell(i.denominator), cell(i.rate, true)]);
+      }
+    }
+    const view = el('div', {},
+      section(`Klynge ${k.name}: dækning (coverage)`,
+        table('coverage', ['klinik', 'type', 'diagnosticeret', 'med plan', 'dækning'], rows), source()),
+      section(`Klynge ${k.name}: kvalitetsindikatorer (quality indicators)`,
+        table('quality', ['klinik', 'indikator', 'tæller', 'nævner', 'andel'], qualityRows), source()));
     if (target) target.replaceChildren(view); else main.append(view);
-    view.querySelector('h2').focus && view.querySelector('h2').setAttribute('tabindex', '-1');
+    const heading = view.querySelector('h2');
+    heading.setAttribute('tabindex', '-1');
+    heading.focus();
     return view;
   }
 

@@ -15,10 +15,11 @@ const SCRIPT: &[u8] = include_bytes!("../../assets/dashboard/dashboard.js");
 const STYLE: &[u8] = include_bytes!("../../assets/dashboard/dashboard.css");
 
 /// The operations the page runs, by name.
-pub const OPERATIONS: [&str; 5] = [
+pub const OPERATIONS: [&str; 6] = [
     "RegionalDashboard",
     "RegionClusters",
     "ClusterView",
+    "ClusterQuality",
     "NationalStatus",
     "MyClinic",
 ];

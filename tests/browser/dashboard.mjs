@@ -105,6 +105,17 @@ try {
       const hidden = cells.filter((c) => c.suppressed).length;
       const shown = await page.locator('#coverage .suppressed').count();
       if (shown !== hidden) fail(`cluster ${k.id}: ${shown} cells show "<5", the API suppressed ${hidden}`);
+      // The quality indicators beside the coverage, suppressed alike.
+      const quality = await api('region', 'ClusterQuality', { id: k.id, asOf });
+      const parts = quality.data.cluster.view.clinics.flatMap((c) =>
+        c.quality.flatMap((i) => [i.numerator, i.denominator, i.rate]));
+      const qualityRows = await page.locator('#quality tbody tr').count();
+      const indicators = quality.data.cluster.view.clinics.flatMap((c) => c.quality).length;
+      if (qualityRows !== indicators) fail(`cluster ${k.id}: ${qualityRows} quality rows, the API ${indicators}`);
+      const qualityHidden = await page.locator('#quality .suppressed').count();
+      if (qualityHidden !== parts.filter((p) => p.suppressed).length) {
+        fail(`cluster ${k.id}: quality cells shown as "<5" differ from the API's suppressed ones`);
+      }
       if (hidden > 0) {
         const first = page.locator('#coverage .suppressed').first();
         check((await first.innerText()) === '<5', `cluster ${k.id}: a suppressed cell reads "<5"`);
