@@ -4,8 +4,8 @@
 //! gateway works, also on networks that block public CDNs. The page's Content-Security-Policy
 //! allows nothing from anywhere else.
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use super::page::{asset, html};
+use actix_web::web;
 use serde::Serialize;
 
 const SCRIPT: &[u8] = include_bytes!("../../assets/graphiql/dist/console.js");
@@ -43,7 +43,7 @@ pub fn routes(tabs: Vec<Tab>) -> actix_web::Scope {
             "",
             web::get().to(move || {
                 let page = page.clone();
-                async move { html(page) }
+                async move { html(page, POLICY) }
             }),
         )
         .route(
@@ -89,25 +89,6 @@ fn page(tabs: &[Tab]) -> String {
 </html>
 "#
     )
-}
-
-fn html(page: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        // The demo's page carries tokens.
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(page)
-}
-
-fn asset(content_type: &'static str, body: &'static [u8]) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-        .body(body)
 }
 
 #[cfg(test)]

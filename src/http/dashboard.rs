@@ -4,10 +4,10 @@
 //! what it shows is what the token may see. Its Content-Security-Policy allows nothing but the
 //! gateway itself and no inline script or style; the token stays in the page's memory.
 
+use super::page::{asset, html};
 use crate::domain::{RegionCode, Timestamp};
 use crate::trusted::{document_id, Manifest};
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -36,7 +36,7 @@ pub fn routes(as_of: Option<NaiveDate>) -> actix_web::Scope {
             "",
             web::get().to(move || async move {
                 let d = as_of.unwrap_or_else(|| Timestamp::now().local_date());
-                html(page(d))
+                html(page(d), POLICY)
             }),
         )
         .route(
@@ -106,24 +106,6 @@ fn page(as_of: NaiveDate) -> String {
 </html>
 "#
     )
-}
-
-fn html(page: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(page)
-}
-
-fn asset(content_type: &'static str, body: &'static [u8]) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-        .body(body)
 }
 
 #[cfg(test)]

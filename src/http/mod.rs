@@ -6,6 +6,7 @@ pub mod cors;
 mod dashboard;
 mod graphql;
 mod health;
+mod page;
 mod request;
 mod request_span;
 mod status;
