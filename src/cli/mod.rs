@@ -92,7 +92,10 @@ enum Command {
     ///
     /// National and per-region OK22 distribution, inactive and heart-plan clinics, active app
     /// users, plans made this year and weekly new/maintained plans, from the same queries as
-    /// the API. --format json prints the shape of `reference.py --report D`.
+    /// the API, with targets, the pace still needed and the milestones. --format html writes
+    /// one self-contained page with charts (e.g. `> status.html`, then open, print or save as
+    /// PDF); --region CODE one region's report with its clinics to call; --format json prints
+    /// the shape of `reference.py --report D`.
     Report(report::ReportArgs),
     /// Read the logs an operator reviews.
     ///
