@@ -51,13 +51,13 @@ pub struct Started {
 
 /// Must run inside an actix system (the server registers with it).
 pub fn start(settings: &Settings) -> Result<Started, StartError> {
-    start_with_console(settings, Vec::new())
+    start_with_demo_pages(settings, http::DemoPages::default())
 }
 
-/// As `start`, with GraphiQL opening on these tabs (the demo's: one per demo token).
-pub fn start_with_console(
+/// As `start`, with GraphiQL opening on the demo's tabs and the dashboard offering its tokens.
+pub fn start_with_demo_pages(
     settings: &Settings,
-    console_tabs: Vec<http::console::Tab>,
+    demo: http::DemoPages,
 ) -> Result<Started, StartError> {
     let auth = Authenticator::new(&settings.auth)?;
     if auth.is_demo() {
@@ -103,8 +103,8 @@ pub fn start_with_console(
         api: listener,
         metrics: metrics_listener,
     };
-    let server = http::serve(listeners, settings, graphql, auth, limiter, console_tabs)
-        .map_err(bind_error)?;
+    let server =
+        http::serve(listeners, settings, graphql, auth, limiter, demo).map_err(bind_error)?;
     Ok(Started {
         server,
         addr,

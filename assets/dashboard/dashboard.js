@@ -289,6 +289,19 @@
     }
   }
 
+  // The demo offers its tokens (never a real deployment: the list is empty there).
+  if (settings.demoTokens && settings.demoTokens.length) {
+    for (const t of settings.demoTokens) {
+      $('demo-token').append(el('option', { value: t.token, text: `${t.role}: ${t.who}` }));
+    }
+    $('demo-pick').hidden = false;
+    $('demo-token').addEventListener('change', () => {
+      if (!$('demo-token').value) return;
+      $('token').value = $('demo-token').value;
+      $('demo-token').value = '';
+      $('login').requestSubmit();
+    });
+  }
   $('asof').value = settings.asOf;
   for (const r of settings.regions) $('region').append(el('option', { value: r.code, text: r.name }));
   $('login').addEventListener('submit', (ev) => {

@@ -12,6 +12,8 @@ use forloeb_gateway::demo::{self, DemoData};
 use forloeb_gateway::domain::Cpr;
 use forloeb_gateway::http::console::Tab;
 use forloeb_gateway::http::cors::AllowedOrigin;
+use forloeb_gateway::http::dashboard::DemoToken as DashboardToken;
+use forloeb_gateway::http::DemoPages;
 use forloeb_gateway::ingest::ImportOptions;
 use forloeb_gateway::plans::patient_id::PatientIds;
 use forloeb_gateway::trusted::Manifest;
@@ -87,7 +89,13 @@ pub fn run(settings: &mut Settings, args: &DemoArgs) -> anyhow::Result<ExitCode>
     if settings.server.dashboard_as_of.is_empty() {
         settings.server.dashboard_as_of = "2022-12-31".into();
     }
-    serve::serve_with_console(settings, tokens.console_tabs())?;
+    serve::serve_with_demo_pages(
+        settings,
+        DemoPages {
+            console_tabs: tokens.console_tabs(),
+            dashboard_tokens: tokens.dashboard_tokens(),
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -210,6 +218,19 @@ impl DemoTokens {
             .with_context(failed)?;
         file.write_all((text + "\n").as_bytes())
             .with_context(failed)
+    }
+
+    /// The tokens the dashboard offers: the roles it has a view for.
+    fn dashboard_tokens(&self) -> Vec<DashboardToken> {
+        self.tokens
+            .iter()
+            .filter(|t| matches!(t.role, "region" | "ministry" | "clinician"))
+            .map(|t| DashboardToken {
+                role: t.role.to_string(),
+                who: t.who.clone(),
+                token: t.token.clone(),
+            })
+            .collect()
     }
 
     /// GraphiQL's tabs: per role with an example, that example with its variables and the

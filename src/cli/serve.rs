@@ -6,7 +6,7 @@ use clap::Args;
 use forloeb_gateway::app;
 use forloeb_gateway::config::Settings;
 use forloeb_gateway::federation::Subgraph;
-use forloeb_gateway::http::console::Tab;
+use forloeb_gateway::http::DemoPages;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -43,11 +43,11 @@ pub fn run(settings: &mut Settings, args: &ServeArgs) -> anyhow::Result<ExitCode
 
 /// Serves with these settings until the server stops.
 pub fn serve(settings: &Settings) -> anyhow::Result<()> {
-    serve_with_console(settings, Vec::new())
+    serve_with_demo_pages(settings, DemoPages::default())
 }
 
-/// As `serve`, with GraphiQL opening on these tabs.
-pub fn serve_with_console(settings: &Settings, console_tabs: Vec<Tab>) -> anyhow::Result<()> {
+/// As `serve`, with GraphiQL's tabs and the dashboard's tokens of the demo.
+pub fn serve_with_demo_pages(settings: &Settings, demo: DemoPages) -> anyhow::Result<()> {
     let db = describe_db(settings);
     actix_web::rt::System::new().block_on(async {
         let app::Started {
@@ -55,7 +55,7 @@ pub fn serve_with_console(settings: &Settings, console_tabs: Vec<Tab>) -> anyhow
             addr,
             metrics_addr,
             db: pool,
-        } = app::start_with_console(settings, console_tabs)
+        } = app::start_with_demo_pages(settings, demo)
             .with_context(|| format!("cannot start on {db}"))?;
         tracing::info!(database = %db, "database ready");
         let graphiql = if settings.server.graphiql {

@@ -9,6 +9,7 @@ use crate::domain::{RegionCode, Timestamp};
 use crate::trusted::{document_id, Manifest};
 use actix_web::web;
 use chrono::NaiveDate;
+use serde::Serialize;
 use serde_json::json;
 
 const SCRIPT: &[u8] = include_bytes!("../../assets/dashboard/dashboard.js");
@@ -28,15 +29,26 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
                       data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
                       frame-ancestors 'none'";
 
+/// A token the demo's dashboard offers, with whose it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoToken {
+    pub role: String,
+    pub who: String,
+    pub token: String,
+}
+
 /// The routes under `/dashboard`. `as_of` is the date the page opens with (`server.dashboard_as_of`;
-/// today when None).
-pub fn routes(as_of: Option<NaiveDate>) -> actix_web::Scope {
+/// today when None); `demo_tokens` are offered on the page (the demo's; none otherwise).
+pub fn routes(as_of: Option<NaiveDate>, demo_tokens: Vec<DemoToken>) -> actix_web::Scope {
     web::scope("/dashboard")
         .route(
             "",
-            web::get().to(move || async move {
-                let d = as_of.unwrap_or_else(|| Timestamp::now().local_date());
-                html(page(d), POLICY)
+            web::get().to(move || {
+                let tokens = demo_tokens.clone();
+                async move {
+                    let d = as_of.unwrap_or_else(|| Timestamp::now().local_date());
+                    html(page(d, &tokens), POLICY)
+                }
             }),
         )
         .route(
@@ -49,7 +61,7 @@ pub fn routes(as_of: Option<NaiveDate>) -> actix_web::Scope {
         )
 }
 
-fn page(as_of: NaiveDate) -> String {
+fn page(as_of: NaiveDate, demo_tokens: &[DemoToken]) -> String {
     let manifest = Manifest::builtin();
     let documents: serde_json::Map<String, serde_json::Value> = OPERATIONS
         .iter()
@@ -67,6 +79,7 @@ fn page(as_of: NaiveDate) -> String {
         "documents": documents,
         "asOf": as_of.to_string(),
         "regions": regions,
+        "demoTokens": demo_tokens,
     })
     .to_string()
     // Inside <script> only "</script" could end the block; `<` escaped cannot.
@@ -89,6 +102,8 @@ fn page(as_of: NaiveDate) -> String {
 <label for="token">Token</label>
 <input id="token" type="password" autocomplete="off" spellcheck="false" required size="28">
 <button type="submit">Vis (show)</button>
+<span id="demo-pick" hidden><label for="demo-token">Demo</label>
+<select id="demo-token"><option value="">vælg et demo-token (pick a demo token)</option></select></span>
 </form>
 <div id="controls" hidden>
 <span id="whoami"></span>
@@ -115,11 +130,15 @@ mod tests {
     #[test]
     fn the_page_names_every_operation_it_runs_and_no_other_host() {
         let d = NaiveDate::from_ymd_opt(2022, 5, 18).expect("date");
-        let page = page(d);
+        let page = page(d, &[]);
         for name in OPERATIONS {
             assert!(page.contains(&format!("\"{name}\":\"")), "{name}");
         }
         assert!(page.contains("\"asOf\":\"2022-05-18\""));
+        assert!(
+            page.contains("\"demoTokens\":[]"),
+            "no tokens outside the demo"
+        );
         let script = std::str::from_utf8(SCRIPT).expect("utf-8");
         let style = std::str::from_utf8(STYLE).expect("utf-8");
         for text in [page.as_str(), script, style] {

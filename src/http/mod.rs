@@ -3,7 +3,7 @@
 mod client;
 pub mod console;
 pub mod cors;
-mod dashboard;
+pub mod dashboard;
 mod graphql;
 mod health;
 mod page;
@@ -39,6 +39,14 @@ pub struct AppState {
     pub in_flight: client::InFlight,
 }
 
+/// What `demo` gives its pages: GraphiQL's tabs (one per demo token) and the tokens the
+/// dashboard offers. Empty for `serve`.
+#[derive(Default)]
+pub struct DemoPages {
+    pub console_tabs: Vec<console::Tab>,
+    pub dashboard_tokens: Vec<dashboard::DemoToken>,
+}
+
 /// The bound sockets: the API's, and `/metrics`' own when `server.metrics_bind` is set.
 pub struct Listeners {
     pub api: TcpListener,
@@ -54,8 +62,12 @@ pub fn serve(
     graphql: GraphqlService,
     auth: Authenticator,
     limiter: RateLimiter,
-    console_tabs: Vec<console::Tab>,
+    demo: DemoPages,
 ) -> std::io::Result<Server> {
+    let DemoPages {
+        console_tabs,
+        dashboard_tokens,
+    } = demo;
     let state = web::Data::new(AppState {
         graphql,
         body_limit: settings.server.body_limit_bytes,
@@ -91,7 +103,7 @@ pub fn serve(
             app = app.service(console::routes(console_tabs.clone()));
         }
         if dashboard {
-            app = app.service(dashboard::routes(dashboard_as_of));
+            app = app.service(dashboard::routes(dashboard_as_of, dashboard_tokens.clone()));
         }
         app.default_service(web::to(not_found))
             .wrap(actix_web::middleware::Condition::new(
