@@ -2,7 +2,7 @@
 //! their exact text. Roles that may not send documents of their own run only these, by id or
 //! by text; everyone may use the ids, which also spares sending the text.
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -109,18 +109,6 @@ pub struct TrustedDocument {
 }
 
 impl TrustedDocument {
-    /// "query" or "mutation", as the manifest's `type` says it.
-    pub fn kind(&self) -> &'static str {
-        let first = self
-            .text
-            .lines()
-            .find(|l| !l.starts_with('#') && !l.trim().is_empty());
-        match first {
-            Some(l) if l.starts_with("mutation") => "mutation",
-            _ => "query",
-        }
-    }
-
     /// The `# variables:` line of the document's header: JSON that runs it against the
     /// default `forloeb demo`.
     pub fn example_variables(&self) -> Option<&'static str> {
@@ -212,12 +200,28 @@ impl Manifest {
         &self.documents
     }
 
+    /// "query" or "mutation", from the document's parse, as the manifest's `type` says it.
+    fn kind(&self, name: &str) -> &'static str {
+        let mutation = self.parsed(name).is_some_and(|doc| {
+            doc.operations
+                .iter()
+                .any(|(_, op)| op.node.ty == OperationType::Mutation)
+        });
+        if mutation {
+            "mutation"
+        } else {
+            "query"
+        }
+    }
+
     /// Apollo's persisted-query manifest format, which routers and client tooling read.
     pub fn to_json(&self) -> Value {
         let operations: Vec<Value> = self
             .documents
             .iter()
-            .map(|d| json!({ "id": d.id, "name": d.name, "type": d.kind(), "body": d.text }))
+            .map(|d| {
+                json!({ "id": d.id, "name": d.name, "type": self.kind(d.name), "body": d.text })
+            })
             .collect();
         json!({
             "format": "apollo-persisted-query-manifest",

@@ -154,18 +154,21 @@ fn typed_whole(rows: Vec<EntryRow>) -> Result<Vec<Entry>, DbError> {
     Ok(entries)
 }
 
-/// The stored entry with this id, whoever's it is (for the write path's comparison).
-fn by_id(conn: &mut DbConnection, id: &EntryId) -> Result<Option<Entry>, DbError> {
-    let rows: Vec<EntryRow> = patient_entries::table
+fn rows_of(conn: &mut DbConnection, id: &EntryId) -> Result<Vec<EntryRow>, DbError> {
+    Ok(patient_entries::table
         .filter(patient_entries::id.eq(id.as_str()))
         .select(patient_entries::all_columns)
-        .load(conn)?;
+        .load(conn)?)
+}
+
+/// The stored entry with this id, whoever's it is, marked withdrawn or not.
+fn by_id(conn: &mut DbConnection, id: &EntryId) -> Result<Option<Entry>, DbError> {
+    let rows = rows_of(conn, id)?;
     Ok(typed(conn, rows)?.into_iter().next())
 }
 
-/// A plan as an entry on it sees it: whose it is, and its current version.
+/// A plan as an entry on it sees it: its current version (whose plan it is: `current.cpr`).
 pub struct WritablePlan {
-    pub cpr: Cpr,
     pub current: PlanVersionRow,
 }
 
@@ -184,19 +187,11 @@ pub fn plan_in_scope(
     source: &str,
     plan_id: &str,
 ) -> Result<Option<WritablePlan>, DbError> {
-    let Some(owner) = repo::plan_owner(conn, scope, source, plan_id)? else {
-        return Ok(None);
-    };
-    let versions = repo::plan_versions_of(conn, scope, std::slice::from_ref(&owner))?;
-    let current = versions
-        .into_values()
-        .flatten()
-        .filter(|v| v.source.as_str() == source && v.plan_id == plan_id)
-        .max_by_key(|v| v.version);
-    Ok(current.map(|current| WritablePlan {
-        cpr: current.cpr.clone(),
-        current,
-    }))
+    // Versions come in version order: the last is the current one.
+    let versions = repo::plan_versions(conn, scope, source, plan_id)?;
+    Ok(versions
+        .and_then(|mut v| v.pop())
+        .map(|current| WritablePlan { current }))
 }
 
 /// An entry by its id, if `scope` reaches its patient.
@@ -256,7 +251,9 @@ pub fn record(
             return Ok(None);
         }
         crate::access::insert_audit(c, &[audit])?;
-        by_id(c, &new.id)?
+        // Stored this moment, so withdrawn by nothing yet: no statement to ask.
+        parsed(rows_of(c, &new.id)?)?
+            .pop()
             .map(|stored| Some(Recorded::Stored(stored)))
             .ok_or_else(|| DbError::Unavailable("a stored entry cannot be read back".into()))
     });

@@ -5,7 +5,7 @@
 use super::entry_graphql::{self, EntryPage, PatientEntry, PatientGoalMark};
 use super::patient_id::PatientIds;
 use super::repo::{self, ClinicList, Listing, PlanVersionRow};
-use crate::access::{self, Scope, Viewer};
+use crate::access::{self, Scope, Subject, Viewer};
 use crate::domain::{self, Cpr};
 use crate::facts::ClinicInfo;
 use crate::gql::entities::{self, ClusterKey, RegionKey};
@@ -214,7 +214,9 @@ impl<G: Graph> Patient<G> {
     /// access log as read by their power-of-attorney holder. Empty on anyone but the
     /// signed-in patient.
     async fn acting_for(&self, ctx: &Context<'_>) -> gql::Result<Vec<Patient<G>>> {
-        if gql::viewer(ctx)?.own_person() != Some(&self.cpr) {
+        // The policy's reach for the field (own): on the signed-in patient only, never on a
+        // person read through them.
+        if !gql::viewer(ctx)?.may("Patient", "actingFor", Subject::Person(&self.cpr)) {
             return Ok(Vec::new());
         }
         let own = self.cpr.clone();

@@ -106,6 +106,35 @@ pub fn persons_in_scope(
     }
 }
 
+/// The columns of a `PlanVersionRow`, in its order.
+const VERSION_COLUMNS: (
+    plan_versions::source,
+    plan_versions::plan_id,
+    plan_versions::version,
+    plan_versions::cpr,
+    plan_versions::ydernummer,
+    plan_versions::plan_type,
+    plan_versions::created_at,
+    plan_versions::status,
+    plan_versions::next_control,
+    plan_versions::is_new,
+    plan_versions::goals,
+    plan_versions::measurements,
+) = (
+    plan_versions::source,
+    plan_versions::plan_id,
+    plan_versions::version,
+    plan_versions::cpr,
+    plan_versions::ydernummer,
+    plan_versions::plan_type,
+    plan_versions::created_at,
+    plan_versions::status,
+    plan_versions::next_control,
+    plan_versions::is_new,
+    plan_versions::goals,
+    plan_versions::measurements,
+);
+
 /// A person in scope: `Some((cpr, listing))`; out of scope or unknown: `None`, alike.
 pub fn person(
     conn: &mut DbConnection,
@@ -193,6 +222,26 @@ pub fn plan_owner(
     Ok(persons_in_scope(conn, scope, &[cpr])?.into_iter().next())
 }
 
+/// Every version of the plan `source:plan_id`, in version order, if `scope` reaches its
+/// patient; None, alike, when it does not or there is no such plan.
+pub fn plan_versions(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    source: &str,
+    plan_id: &str,
+) -> Result<Option<Vec<PlanVersionRow>>, DbError> {
+    if plan_owner(conn, scope, source, plan_id)?.is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<PlanVersionRow> = plan_versions::table
+        .filter(plan_versions::source.eq(source))
+        .filter(plan_versions::plan_id.eq(plan_id))
+        .order(plan_versions::version)
+        .select(VERSION_COLUMNS)
+        .load(conn)?;
+    Ok(Some(rows))
+}
+
 /// Plan versions of persons already known to be in scope; private, so that callers outside
 /// this module always go through a `Scope`.
 fn versions_by_person(
@@ -207,20 +256,7 @@ fn versions_by_person(
             plan_versions::plan_id,
             plan_versions::version,
         ))
-        .select((
-            plan_versions::source,
-            plan_versions::plan_id,
-            plan_versions::version,
-            plan_versions::cpr,
-            plan_versions::ydernummer,
-            plan_versions::plan_type,
-            plan_versions::created_at,
-            plan_versions::status,
-            plan_versions::next_control,
-            plan_versions::is_new,
-            plan_versions::goals,
-            plan_versions::measurements,
-        ))
+        .select(VERSION_COLUMNS)
         .load(conn)?;
     let mut by: HashMap<String, Vec<PlanVersionRow>> = HashMap::new();
     for r in rows {

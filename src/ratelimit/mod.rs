@@ -87,25 +87,19 @@ impl RateLimiter {
             .await
     }
 
-    /// `cost` requests from one principal. The `sub` is hashed: an identity provider may use
-    /// personal identifiers as subjects, and keys end up in Redis and in memory dumps.
+    /// `cost` requests from one principal (its `sub` hashed).
     pub async fn check_principal(&self, role: Role, sub: &str, cost: u32) -> Verdict {
-        let digest = Sha256::digest(sub.as_bytes());
-        let hashed = hex::encode(digest.get(..16).unwrap_or(&digest));
         self.take(
-            format!("p:{role}:{hashed}"),
+            format!("p:{role}:{}", hashed(sub)),
             self.settings.for_role(role),
             cost,
         )
         .await
     }
 
-    /// One write (a mutation) of one principal, from its write budget (`rate_limit.writes`),
-    /// hashed as `check_principal` does.
+    /// One write (a mutation) of one principal, from its write budget (`rate_limit.writes`).
     pub async fn check_writes(&self, role: Role, sub: &str) -> Verdict {
-        let digest = Sha256::digest(sub.as_bytes());
-        let hashed = hex::encode(digest.get(..16).unwrap_or(&digest));
-        self.take(format!("w:{role}:{hashed}"), self.settings.writes, 1)
+        self.take(format!("w:{role}:{}", hashed(sub)), self.settings.writes, 1)
             .await
     }
 
@@ -130,6 +124,13 @@ impl RateLimiter {
         }
         self.local.take(&key, bucket, cost)
     }
+}
+
+/// A principal's key part: its `sub` hashed, since an identity provider may use personal
+/// identifiers as subjects, and keys end up in Redis and in memory dumps.
+fn hashed(sub: &str) -> String {
+    let digest = Sha256::digest(sub.as_bytes());
+    hex::encode(digest.get(..16).unwrap_or(&digest))
 }
 
 /// The arithmetic both stores use: refill since `elapsed`, then take `cost` if it is there.
